@@ -1,0 +1,145 @@
+#include "ir/Verifier.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+
+#include "ir/Builder.h"
+#include "ir/Printer.h"
+
+namespace gantry::ir {
+namespace {
+
+bool dimsPositive(const TensorType &t) {
+  for (int64_t d : t.shape)
+    if (d < 1) return false;
+  return true;
+}
+
+class FunctionVerifier {
+ public:
+  explicit FunctionVerifier(const Function &f) : f_(f), defined_(f.values.size(), false) {}
+
+  std::vector<std::string> run() {
+    if (!isIdentifier(f_.name)) error(fmt::format("function name '{}' is not an identifier", f_.name));
+    // Values referenced anywhere must exist before we name them.
+    if (!allIdsInRange()) return errors_;
+    ValueNamer names(f_);
+    names_ = &names;
+    checkParams();
+    for (const Op &op : f_.ops) checkOp(op);
+    checkResults();
+    return errors_;
+  }
+
+ private:
+  void error(std::string msg) { errors_.push_back(fmt::format("@{}: {}", f_.name, msg)); }
+
+  bool inRange(Value v) const { return v.valid() && v.id < f_.values.size(); }
+
+  bool allIdsInRange() {
+    bool ok = true;
+    for (const Param &p : f_.params) ok = ok && inRange(p.value);
+    for (const Op &op : f_.ops) {
+      ok = ok && inRange(op.result);
+      for (Value v : op.operands) ok = ok && inRange(v);
+    }
+    for (const Result &r : f_.results) ok = ok && inRange(r.value);
+    if (!ok) error("refers to a value that does not exist");
+    return ok;
+  }
+
+  void define(Value v) {
+    if (defined_[v.id]) error(fmt::format("{} is defined more than once", (*names_)(v)));
+    defined_[v.id] = true;
+  }
+
+  void checkParams() {
+    std::set<std::string> seen;
+    for (const Param &p : f_.params) {
+      const std::string &name = f_.nameOf(p.value);
+      const TensorType &t = f_.type(p.value);
+      if (!isIdentifier(name)) error(fmt::format("parameter name '{}' is not an identifier", name));
+      if (!seen.insert(name).second) error(fmt::format("parameter %{} is defined more than once", name));
+      if (!dimsPositive(t)) error(fmt::format("parameter %{}: dimensions must be positive, found {}", name, t.str()));
+      if ((p.role == ParamRole::Random) != p.dist.has_value())
+        error(fmt::format("parameter %{}: a distribution is given exactly for random parameters", name));
+      if (p.dist) {
+        if (t.dtype != DType::F32) error(fmt::format("random parameter %{} must be f32, found {}", name, t.str()));
+        bool valid = p.dist->kind == RandomDist::Kind::Uniform ? p.dist->a < p.dist->b : p.dist->b >= 0;
+        if (!valid || !std::isfinite(p.dist->a) || !std::isfinite(p.dist->b))
+          error(fmt::format("parameter %{}: invalid distribution {}", name, p.dist->str()));
+      }
+      define(p.value);
+    }
+  }
+
+  void checkOp(const Op &op) {
+    const OpDef &def = opDef(op.kind);
+    std::string where = fmt::format("{} = {}", (*names_)(op.result), def.name);
+    std::vector<TensorType> types;
+    bool operandsOk = true;
+    for (Value v : op.operands) {
+      if (!defined_[v.id]) {
+        error(fmt::format("{}: operand {} is used before it is defined", where, (*names_)(v)));
+        operandsOk = false;
+      }
+      types.push_back(f_.type(v));
+    }
+    Attrs normalized = op.attrs;
+    if (std::string err = normalizeAttrs(def, normalized); !err.empty()) {
+      error(fmt::format("{}: {}", where, err));
+    } else if (!(normalized == op.attrs)) {
+      error(fmt::format("{}: attributes are not normalized (a default is missing)", where));
+    } else if (operandsOk) {
+      const TensorType &declared = f_.type(op.result);
+      if (!dimsPositive(declared)) {
+        error(fmt::format("{}: dimensions must be positive, found {}", where, declared.str()));
+      } else {
+        InferResult r = inferType(def, types, op.attrs, &declared);
+        if (!r.type) {
+          error(fmt::format("{}: {}", where, r.error));
+        } else if (*r.type != declared) {
+          error(fmt::format("{}: result type is {}, but the operands give {}", where, declared.str(), r.type->str()));
+        }
+      }
+    }
+    define(op.result);
+  }
+
+  void checkResults() {
+    std::set<std::string> seen;
+    for (const Result &r : f_.results) {
+      if (!isIdentifier(r.name)) error(fmt::format("result name '{}' is not an identifier", r.name));
+      if (!seen.insert(r.name).second) error(fmt::format("result '{}' is returned more than once", r.name));
+      if (!defined_[r.value.id]) error(fmt::format("result '{}' refers to an undefined value", r.name));
+    }
+  }
+
+  const Function &f_;
+  const ValueNamer *names_ = nullptr;
+  std::vector<bool> defined_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+std::vector<std::string> verify(const Function &f) { return FunctionVerifier(f).run(); }
+
+std::vector<std::string> verify(const Module &m) {
+  std::vector<std::string> errors;
+  std::set<std::string> names;
+  for (const Function &f : m.functions) {
+    if (!names.insert(f.name).second) errors.push_back(fmt::format("function @{} is defined more than once", f.name));
+    for (std::string &e : verify(f)) errors.push_back(std::move(e));
+  }
+  return errors;
+}
+
+void verifyOrThrow(const Module &m) {
+  std::vector<std::string> errors = verify(m);
+  if (!errors.empty()) throw IrError(fmt::format("invalid IR:\n  {}", fmt::join(errors, "\n  ")));
+}
+
+}  // namespace gantry::ir
