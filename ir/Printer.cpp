@@ -22,6 +22,7 @@ ValueNamer::ValueNamer(const Function &f) : names_(f.values.size()) {
   }
   int next = 0;
   for (const Op &op : f.ops) {
+    if (!names_[op.result.id].empty()) continue;  // defined twice: the verifier reports it under its first name
     const std::string &hint = f.nameOf(op.result);
     std::string name;
     if (isIdentifier(hint)) {
