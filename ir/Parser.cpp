@@ -207,17 +207,21 @@ class Parser {
       fail(t.loc, fmt::format("unknown element type '{}' (expected f32 or i1)", t.text));
     }
     expectPunct("[");
+    // A limit far above any real model that keeps element counts (and byte sizes) from overflowing int64.
+    constexpr int64_t kMaxElements = int64_t{1} << 40;
+    int64_t elements = 1;
     if (!isPunct("]")) {
       do {
         Token d = expectKind(Tok::Number, "a dimension");
         int64_t size = parseInt(d);
         if (size < 1) fail(d.loc, fmt::format("dimension must be positive, found {}", size));
-        if (size > (int64_t{1} << 40)) fail(d.loc, fmt::format("dimension {} is too large", size));
+        if (size > kMaxElements / elements)
+          fail(d.loc, fmt::format("type is too large: more than 2^40 elements"));
+        elements *= size;
         type.shape.push_back(size);
       } while (acceptPunct(","));
     }
     expectPunct("]");
-    if (type.numElements() > (int64_t{1} << 40)) fail(t.loc, fmt::format("type {} is too large", type.str()));
     return type;
   }
 
@@ -310,6 +314,10 @@ class Parser {
       if (!atNumber()) expected("a number");
       d.b = parseFloat(take());
       expectPunct(")");
+      bool valid = d.kind == RandomDist::Kind::Uniform ? d.a < d.b : d.b >= 0;
+      if (!valid || !std::isfinite(d.a) || !std::isfinite(d.b))
+        fail(dist.loc, fmt::format("invalid distribution {} (needs finite {})", d.str(),
+                                   d.kind == RandomDist::Kind::Uniform ? "low < high" : "mean and std >= 0"));
       p.dist = d;
     } else if (p.role == ParamRole::Random) {
       fail(name.loc, fmt::format("random parameter %{} needs a distribution: '~ normal(mean, std)' or '~ uniform(low, high)'", name.text));
