@@ -1,2 +1,87 @@
 #!/bin/bash
-exit 0
+# The gantry command line as a user meets it: exit codes, one-line messages, round-tripping IR files, and
+# output files that are never damaged by a failed run.
+#   cli_test.sh PATH/TO/gantry PATH/TO/tests
+set -uo pipefail
+gantry=$(realpath "$1")
+tests=$(realpath "$2")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+checks=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_run NAME EXPECTED_EXIT EXPECTED_STDERR -- COMMAND...: runs COMMAND and compares exit code and stderr.
+expect_run() {
+  local name=$1 code=$2 stderr=$3
+  shift 4
+  checks=$((checks + 1))
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  [ "$got" -eq "$code" ] || fail "$name: exit code $got, expected $code (stderr: $(cat "$work/err"))"
+  [ "$(cat "$work/err")" == "$stderr" ] || fail "$name: stderr was '$(cat "$work/err")', expected '$stderr'"
+}
+
+# --version, --help, no arguments
+expect_run version 0 "" -- "$gantry" --version
+head -1 "$work/out" | grep -qE '^gantry [0-9]+\.[0-9]+\.[0-9]+$' || fail "version: first line was '$(head -1 "$work/out")'"
+grep -q '^LLVM 19\.' "$work/out" || fail "version: no LLVM 19 line in '$(cat "$work/out")'"
+expect_run help 0 "" -- "$gantry" --help
+grep -q 'ir  *Parse, verify and print an IR file' "$work/out" || fail "help: the ir subcommand is not listed"
+expect_run no-arguments 0 "" -- "$gantry"
+grep -q '^Usage: gantry' "$work/out" || fail "no arguments: no usage"
+
+# Bad command lines exit 2 with one message.
+expect_run unknown-flag 2 "gantry: error: The following argument was not expected: --frobnicate
+Run 'gantry --help' for usage." -- "$gantry" --frobnicate
+expect_run ir-without-file 2 "gantry: error: file is required
+Run 'gantry --help' for usage." -- "$gantry" ir
+
+# Unreadable inputs exit 1 with one line.
+expect_run missing-file 1 "gantry: error: cannot open '$work/nope.gir': No such file or directory" -- \
+  "$gantry" ir "$work/nope.gir"
+expect_run directory 1 "gantry: error: cannot read '$work': it is a directory" -- "$gantry" ir "$work"
+
+# Canonical IR files print back exactly, and printing is idempotent.
+for f in "$tests"/ir/*.gir; do
+  expect_run "roundtrip $(basename "$f")" 0 "" -- "$gantry" ir "$f"
+  cmp -s "$work/out" "$f" || fail "roundtrip $(basename "$f"): output differs: $(diff "$work/out" "$f" | head -5)"
+done
+
+# Examples print back as their text without the leading comment lines, and evaluate to finite losses.
+for f in "$tests"/../examples/*.gir; do
+  expect_run "example $(basename "$f")" 0 "" -- "$gantry" ir "$f"
+  grep -v '^//' "$f" | cmp -s "$work/out" - || fail "example $(basename "$f"): printed IR differs from the file"
+done
+expect_run eval-ring8 0 "" -- "$gantry" ir "$tests/../examples/ring8_losses.gir" --eval --seed 3
+grep -qE '^  d_loss: f32\[\] = [0-9.]+$' "$work/out" || fail "eval-ring8: no finite d_loss in: $(cat "$work/out")"
+grep -qE '^  g_loss: f32\[\] = [0-9.]+$' "$work/out" || fail "eval-ring8: no finite g_loss in: $(cat "$work/out")"
+cp "$work/out" "$work/eval1"
+expect_run eval-reproducible 0 "" -- "$gantry" ir "$tests/../examples/ring8_losses.gir" --eval --seed 3
+cmp -s "$work/out" "$work/eval1" || fail "eval-reproducible: two runs with one seed differ"
+expect_run eval-negative-seed 2 "gantry: error: --seed: '-5' is not a non-negative integer
+Run 'gantry --help' for usage." -- "$gantry" ir "$tests/../examples/ring8_losses.gir" --eval --seed -5
+expect_run eval-huge-seed 2 "gantry: error: --seed: 18446744073709551616 is out of range (at most 2^64-1)
+Run 'gantry --help' for usage." -- "$gantry" ir "$tests/../examples/ring8_losses.gir" --eval --seed 18446744073709551616
+
+# Every bad program: exit 1 and exactly the diagnostic its first line states.
+cd "$tests/bad/ir"
+for f in *.gir; do
+  expected=$(head -1 "$f" | sed 's|^// expect: ||')
+  expect_run "bad $f" 1 "$expected" -- "$gantry" ir "$f"
+done
+
+# -o writes the file; a failed run leaves an existing output untouched and no temporary files behind.
+good=$(ls "$tests"/ir/*.gir | head -1)
+expect_run output-file 0 "" -- "$gantry" ir "$good" -o "$work/out.gir"
+cmp -s "$work/out.gir" "$good" || fail "output-file: written file differs from the input"
+echo "precious" >"$work/keep.gir"
+expect_run output-kept 1 "$(head -1 unknown_op.gir | sed 's|^// expect: ||')" -- "$gantry" ir unknown_op.gir -o "$work/keep.gir"
+[ "$(cat "$work/keep.gir")" == "precious" ] || fail "output-kept: existing output was changed"
+[ -z "$(ls "$work" | grep tmp)" ] || fail "output-kept: temporary files left: $(ls "$work")"
+expect_run unwritable-output 1 "gantry: error: cannot write '$work/no/such/dir/out.gir': No such file or directory" -- \
+  "$gantry" ir "$good" -o "$work/no/such/dir/out.gir"
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
