@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -13,6 +14,8 @@
 
 #include "ir/Builder.h"
 #include "ir/Interpreter.h"
+#include "ir/Parser.h"
+#include "support/Files.h"
 
 using namespace gantry::ir;
 
@@ -793,4 +796,29 @@ TEST_CASE("Tensor helpers", "[interpreter]") {
   REQUIRE(Tensor::scalar(3.5).data == std::vector<double>{3.5});
   REQUIRE_THROWS_AS(Tensor::f32({2, 2}, {1, 2, 3}), std::invalid_argument);
   REQUIRE(f32({2, 3}, {1, 2, 3, 4, 5, 6}).at({1, 2}) == 6.0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// a whole function read from text: one Adam step (tests/ir/optimizer_step.gir, lr 1e-3, betas 0.5 and 0.999)
+
+TEST_CASE("one Adam step from zero state moves each weight by lr * g / (|g| + eps)", "[interpreter][text]") {
+  const char *testsDir = std::getenv("GANTRY_TESTS_DIR");
+  REQUIRE(testsDir != nullptr);
+  std::string path = std::string(testsDir) + "/ir/optimizer_step.gir";
+  Module m = parseModule(gantry::readFile(path), path);
+  const Function &f = *m.find("adam_update");
+  std::vector<Tensor> args = {
+      f32({3, 2}, {1, 2, 3, 4, 5, 6}),               // w
+      f32({3, 2}, {0.5, -0.5, 2, -2, 1e-3, 0}),      // grad
+      f32({3, 2}, {0, 0, 0, 0, 0, 0}),               // m
+      f32({3, 2}, {0, 0, 0, 0, 0, 0}),               // v
+      Tensor::scalar(0),                             // t
+  };
+  std::vector<Tensor> out = evaluate(f, args);
+  // After bias correction m̂ = g and v̂ = g², so the step is 1e-3 * g / (|g| + 1e-8).
+  requireClose(out[0].data, {1 - 0.001 * 0.5 / 0.50000001, 2 + 0.001 * 0.5 / 0.50000001, 3 - 0.001 * 2 / 2.00000001,
+                             4 + 0.001 * 2 / 2.00000001, 5 - 0.001 * 1e-3 / 0.00100001, 6});
+  requireClose(out[1].data, {0.25, -0.25, 1, -1, 5e-4, 0});                  // m = 0.5 g
+  requireClose(out[2].data, {0.25e-3, 0.25e-3, 4e-3, 4e-3, 1e-9, 0});       // v = 0.001 g²
+  CHECK(out[3].data == std::vector<double>{1});                             // t
 }
