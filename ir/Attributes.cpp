@@ -18,6 +18,7 @@ const char *attrKindName(AttrKind k) {
     case AttrKind::Symbol: return "symbol";
     case AttrKind::Ints: return "integer list";
     case AttrKind::Floats: return "float list";
+    case AttrKind::String: return "string";
   }
   return "?";
 }
@@ -30,6 +31,19 @@ std::string formatFloat(double v) {
   return s;
 }
 
+std::string quoteString(const std::string &v) {
+  std::string s = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') s += '\\';
+    if (c == '\n') {
+      s += "\\n";
+      continue;
+    }
+    s += c;
+  }
+  return s + "\"";
+}
+
 namespace {
 struct ValuePrinter {
   std::string operator()(int64_t v) const { return std::to_string(v); }
@@ -37,6 +51,7 @@ struct ValuePrinter {
   std::string operator()(bool v) const { return v ? "true" : "false"; }
   std::string operator()(const Symbol &v) const { return v.name; }
   std::string operator()(const std::vector<int64_t> &v) const { return fmt::format("[{}]", fmt::join(v, ", ")); }
+  std::string operator()(const std::string &v) const { return quoteString(v); }
   std::string operator()(const std::vector<double> &v) const {
     std::string s = "[";
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + formatFloat(v[i]);
@@ -80,6 +95,7 @@ const std::string &Attrs::getSymbol(const std::string &name) const { return std:
 const std::vector<int64_t> &Attrs::getInts(const std::string &name) const {
   return std::get<std::vector<int64_t>>(at(name));
 }
+const std::string &Attrs::getString(const std::string &name) const { return std::get<std::string>(at(name)); }
 const std::vector<double> &Attrs::getFloats(const std::string &name) const {
   return std::get<std::vector<double>>(at(name));
 }

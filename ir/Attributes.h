@@ -14,15 +14,15 @@
 
 namespace gantry::ir {
 
-enum class AttrKind : uint8_t { Int, Float, Bool, Symbol, Ints, Floats };
+enum class AttrKind : uint8_t { Int, Float, Bool, Symbol, Ints, Floats, String };
 
-// A symbol is a bare identifier such as `gt`; it is kept apart from strings so that the text form needs no quotes.
+// A symbol is a bare identifier such as `gt`; strings (file paths, say) are written in double quotes.
 struct Symbol {
   std::string name;
   bool operator==(const Symbol &) const = default;
 };
 
-using AttrValue = std::variant<int64_t, double, bool, Symbol, std::vector<int64_t>, std::vector<double>>;
+using AttrValue = std::variant<int64_t, double, bool, Symbol, std::vector<int64_t>, std::vector<double>, std::string>;
 
 AttrKind kindOf(const AttrValue &v);
 const char *attrKindName(AttrKind k);
@@ -31,6 +31,7 @@ const char *attrKindName(AttrKind k);
 // the shortest that round-trip exactly.
 std::string attrValueStr(const AttrValue &v);
 std::string formatFloat(double v);
+std::string quoteString(const std::string &v);  // "..." with \\, \" and \n escaped
 
 // Attributes of one op, sorted by name (so printing and comparison are canonical).
 class Attrs {
@@ -49,6 +50,7 @@ class Attrs {
   const std::string &getSymbol(const std::string &name) const;
   const std::vector<int64_t> &getInts(const std::string &name) const;
   const std::vector<double> &getFloats(const std::string &name) const;
+  const std::string &getString(const std::string &name) const;
 
   const std::vector<std::pair<std::string, AttrValue>> &entries() const { return entries_; }
   bool operator==(const Attrs &) const = default;

@@ -77,7 +77,10 @@ struct Function {
   const Param *findParam(const std::string &name) const;
 };
 
+// Module attributes carry what the functions alone do not say: which function is the generator, the GAN
+// options the later passes expand (unroll, penalties, optimizers) and what the runtime needs (data, training).
 struct Module {
+  Attrs attrs;
   std::vector<Function> functions;
 
   Function *find(const std::string &name);

@@ -27,7 +27,7 @@
 namespace gantry::ir {
 namespace {
 
-enum class Tok { Ident, ValueRef, FuncRef, Number, Punct, End };
+enum class Tok { Ident, ValueRef, FuncRef, Number, String, Punct, End };
 
 struct Token {
   Tok kind;
@@ -66,6 +66,7 @@ class Lexer {
       }
       return {Tok::Number, num, loc};
     }
+    if (c == '"') return lexString(loc);
     if (c == '-' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '>') {
       advance();
       advance();
@@ -82,6 +83,26 @@ class Lexer {
   [[noreturn]] void fail(SourceLoc loc, std::string msg) const { throw CompileError({file_, loc, std::move(msg)}); }
 
  private:
+  Token lexString(SourceLoc loc) {
+    advance();
+    std::string value;
+    while (pos_ < text_.size() && text_[pos_] != '"' && text_[pos_] != '\n') {
+      char c = text_[pos_];
+      if (c == '\\') {
+        char e = pos_ + 1 < text_.size() ? text_[pos_ + 1] : '\0';
+        if (e != '"' && e != '\\' && e != 'n') fail({line_, col_}, "unknown escape in string (use \\\\, \\\" or \\n)");
+        value += e == 'n' ? '\n' : e;
+        advance();
+      } else {
+        value += c;
+      }
+      advance();
+    }
+    if (pos_ >= text_.size() || text_[pos_] != '"') fail(loc, "unterminated string");
+    advance();
+    return {Tok::String, value, loc};
+  }
+
   void advance() {
     if (text_[pos_] == '\n') {
       ++line_;
@@ -122,6 +143,7 @@ std::string describe(const Token &t) {
     case Tok::End: return "end of file";
     case Tok::ValueRef: return "'%" + t.text + "'";
     case Tok::FuncRef: return "'@" + t.text + "'";
+    case Tok::String: return "a string";
     default: return "'" + t.text + "'";
   }
 }
@@ -132,6 +154,7 @@ class Parser {
 
   Module parseModule() {
     Module m;
+    if (isIdent("module")) parseModuleAttrs(m);
     std::map<std::string, SourceLoc> seen;
     while (tok_.kind != Tok::End) {
       SourceLoc loc = tok_.loc;
@@ -147,6 +170,19 @@ class Parser {
 
  private:
   [[noreturn]] void fail(SourceLoc loc, std::string msg) { lex_.fail(loc, std::move(msg)); }
+
+  // 'module' '{' { NAME '=' attrvalue } '}'
+  void parseModuleAttrs(Module &m) {
+    take();
+    expectPunct("{");
+    while (!isPunct("}")) {
+      Token name = expectKind(Tok::Ident, "a module attribute name or '}'");
+      if (m.attrs.has(name.text)) fail(name.loc, fmt::format("module attribute '{}' is given twice", name.text));
+      expectPunct("=");
+      m.attrs.set(name.text, parseAttrValue());
+    }
+    take();
+  }
   [[noreturn]] void expected(const std::string &what) { fail(tok_.loc, fmt::format("expected {}, found {}", what, describe(tok_))); }
 
   Token take() {
@@ -253,6 +289,7 @@ class Parser {
       return parseInt(t);
     }
     if (isIdent("true") || isIdent("false")) return take().text == "true";
+    if (tok_.kind == Tok::String) return take().text;
     if (tok_.kind == Tok::Ident) return Symbol{take().text};
     expected("an attribute value");
   }

@@ -72,7 +72,12 @@ std::string print(const Function &f) {
 
 std::string print(const Module &m) {
   std::string s;
-  for (size_t i = 0; i < m.functions.size(); ++i) s += (i ? "\n" : "") + print(m.functions[i]);
+  if (!m.attrs.entries().empty()) {
+    s += "module {\n";
+    for (const auto &[name, value] : m.attrs.entries()) s += fmt::format("  {} = {}\n", name, attrValueStr(value));
+    s += "}\n";
+  }
+  for (size_t i = 0; i < m.functions.size(); ++i) s += (i || !s.empty() ? "\n" : "") + print(m.functions[i]);
   return s;
 }
 

@@ -1,6 +1,6 @@
-// The `gantry` command line: a thin layer over the libraries. Each subcommand parses its flags, calls one library
-// entry point, and turns errors into one-line messages with a non-zero exit code:
-//   1  the input is bad (a located `FILE:LINE:COL: error: ...`) or a file cannot be read or written;
+// The `gantry` command line: a thin layer over the libraries. Each subcommand parses its flags, calls the library
+// entry points, and turns errors into messages with a non-zero exit code:
+//   1  the input is bad (located `FILE:LINE:COL: error: ...` diagnostics) or a file cannot be read or written;
 //   2  the command line is bad (unknown flag, missing argument).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -11,6 +11,8 @@
 #include <string>
 
 #include "backend/Target.h"
+#include "frontend/AstPrinter.h"
+#include "frontend/Frontend.h"
 #include "gantry_config.h"
 #include "ir/Interpreter.h"
 #include "ir/Parser.h"
@@ -20,6 +22,9 @@
 #include "support/Files.h"
 
 namespace {
+
+// What a bad program's diagnostics are rendered against (the source line under each message).
+std::string currentSource;
 
 std::string versionText() {
   gantry::backend::HostTarget host = gantry::backend::detectHost();
@@ -33,6 +38,14 @@ void emit(const std::string &text, const std::string &outPath) {
   } else {
     gantry::writeFileAtomically(outPath, text);
   }
+}
+
+bool isGanFile(const std::string &path) { return path.size() > 4 && path.substr(path.size() - 4) == ".gan"; }
+
+gantry::frontend::Source readSource(const std::string &path) {
+  gantry::frontend::Source src{path, gantry::readFile(path)};
+  currentSource = src.text;
+  return src;
 }
 
 // One line per result: the value itself when small, its mean, min and max otherwise.
@@ -49,22 +62,51 @@ std::string describeResult(const std::string &name, const gantry::ir::Tensor &t)
   return fmt::format("{} mean {:.6g}, min {:.6g}, max {:.6g}\n", head, sum / static_cast<double>(t.data.size()), lo, hi);
 }
 
-// `gantry ir FILE`: parse, verify and print an IR file; with --eval, evaluate every function instead on
-// arguments drawn from the seed (runtime/Arguments.h says how) with the reference interpreter.
-int runIr(const std::string &path, const std::string &outPath, bool eval, uint64_t seed) {
-  std::string text = gantry::readFile(path);
-  gantry::ir::Module m = gantry::ir::parseModule(text, path);
-  if (!eval) {
-    emit(gantry::ir::print(m), outPath);
-    return 0;
-  }
+std::string evaluateModule(const gantry::ir::Module &m, uint64_t seed) {
   std::string report;
   for (const gantry::ir::Function &f : m.functions) {
     std::vector<gantry::ir::Tensor> results = gantry::ir::evaluate(f, gantry::runtime::sampleArguments(f, seed));
     report += fmt::format("@{} (seed {}, reference interpreter):\n", f.name, seed);
     for (size_t i = 0; i < results.size(); ++i) report += describeResult(f.results[i].name, results[i]);
   }
-  emit(report, outPath);
+  return report;
+}
+
+struct IrOptions {
+  std::string path, outPath, emit = "ir";
+  std::vector<std::string> overrides;
+  bool eval = false;
+  uint64_t seed = 1;
+};
+
+// `gantry ir FILE`: a .gir file is parsed, verified and printed; a .gan file is compiled by the frontend and its
+// AST (--emit=ast) or IR (--emit=ir) printed. --eval evaluates every function instead, on arguments drawn from
+// the seed (runtime/Arguments.h), with the reference interpreter.
+int runIr(const IrOptions &o) {
+  gantry::frontend::Source src = readSource(o.path);
+  gantry::ir::Module m;
+  if (isGanFile(o.path)) {
+    if (o.emit == "ast") {
+      if (o.eval) throw gantry::FileError("--eval needs --emit=ir");
+      emit(gantry::frontend::printAst(gantry::frontend::parse(src)), o.outPath);
+      return 0;
+    }
+    m = gantry::frontend::compile(src, o.overrides);
+  } else {
+    if (o.emit == "ast") throw gantry::FileError(fmt::format("--emit=ast needs a .gan file, '{}' is IR", o.path));
+    if (!o.overrides.empty()) throw gantry::FileError("--set applies to .gan files only");
+    m = gantry::ir::parseModule(src.text, o.path);
+  }
+  emit(o.eval ? evaluateModule(m, o.seed) : gantry::ir::print(m), o.outPath);
+  return 0;
+}
+
+// `gantry check FILE.gan`: diagnostics only.
+int runCheck(const std::string &path, const std::vector<std::string> &overrides) {
+  gantry::frontend::Source src = readSource(path);
+  gantry::frontend::Program program = gantry::frontend::parse(src);
+  gantry::frontend::check(program, src, overrides);
+  fmt::print("{}: ok\n", path);
   return 0;
 }
 
@@ -88,16 +130,22 @@ int main(int argc, char **argv) {
   bool showVersion = false;
   app.add_flag("--version", showVersion, "Print the version, the LLVM version and the host CPU");
 
-  std::string irPath, outPath;
-  CLI::App *ir = app.add_subcommand("ir", "Parse, verify and print an IR file (.gir)");
-  ir->add_option("file", irPath, "The IR text file")->required();
-  ir->add_option("-o,--output", outPath, "Write the output here (atomically) instead of to standard output");
-  bool eval = false;
-  uint64_t seed = 1;
-  ir->add_flag("--eval", eval, "Evaluate each function on seeded arguments with the reference interpreter");
-  ir->add_option("--seed", seed, "Seed for --eval's arguments (0 to 2^64-1)")
-      ->check(unsignedInteger)
+  IrOptions irOpts;
+  CLI::App *ir = app.add_subcommand("ir", "Print the IR of a .gan program or an IR file (.gir)");
+  ir->add_option("file", irOpts.path, "A .gan program or an IR text file")->required();
+  ir->add_option("-o,--output", irOpts.outPath, "Write the output here (atomically) instead of to standard output");
+  ir->add_option("--emit", irOpts.emit, "What to print for a .gan file: ast or ir")
+      ->check(CLI::IsMember({"ast", "ir"}))
       ->capture_default_str();
+  ir->add_option("--set", irOpts.overrides, "Override a setting of the program, as in train.batch=128 (repeatable)");
+  ir->add_flag("--eval", irOpts.eval, "Evaluate each function on seeded arguments with the reference interpreter");
+  ir->add_option("--seed", irOpts.seed, "Seed for --eval's arguments (0 to 2^64-1)")->check(unsignedInteger)->capture_default_str();
+
+  std::string checkPath;
+  std::vector<std::string> checkOverrides;
+  CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
+  check->add_option("file", checkPath, "The .gan program")->required();
+  check->add_option("--set", checkOverrides, "Override a setting of the program, as in train.steps=1000 (repeatable)");
 
   try {
     app.parse(argc, argv);
@@ -112,9 +160,13 @@ int main(int argc, char **argv) {
       fmt::print("{}\n", versionText());
       return 0;
     }
-    if (*ir) return runIr(irPath, outPath, eval, seed);
+    if (*ir) return runIr(irOpts);
+    if (*check) return runCheck(checkPath, checkOverrides);
     fmt::print("{}", app.help());
     return 0;
+  } catch (const gantry::ProgramError &e) {
+    const gantry::DiagnosticList &d = e.diagnostics();
+    fmt::print(stderr, "{}{} error{} generated.\n", d.render(currentSource), d.errorCount(), d.errorCount() == 1 ? "" : "s");
   } catch (const gantry::CompileError &e) {
     fmt::print(stderr, "{}\n", e.diagnostic().str());
   } catch (const gantry::FileError &e) {

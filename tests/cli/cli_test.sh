@@ -28,7 +28,7 @@ expect_run version 0 "" -- "$gantry" --version
 head -1 "$work/out" | grep -qE '^gantry [0-9]+\.[0-9]+\.[0-9]+$' || fail "version: first line was '$(head -1 "$work/out")'"
 grep -q '^LLVM 19\.' "$work/out" || fail "version: no LLVM 19 line in '$(cat "$work/out")'"
 expect_run help 0 "" -- "$gantry" --help
-grep -q 'ir  *Parse, verify and print an IR file' "$work/out" || fail "help: the ir subcommand is not listed"
+grep -q 'ir  *Print the IR of a .gan program or an IR file' "$work/out" || fail "help: the ir subcommand is not listed"
 expect_run no-arguments 0 "" -- "$gantry"
 grep -q '^Usage: gantry' "$work/out" || fail "no arguments: no usage"
 
