@@ -492,9 +492,13 @@ class Checker {
     }
     const DataDecl &d = prog_.data[0];
     out_.data.var = d.var.text;
+    DataSpec &spec = out_.data;
+    // The width of the built-in 2-D and 1-D sources does not depend on their parameters: known even when a
+    // parameter is wrong, so one bad value does not also make every use of D look wrong.
+    if (d.source->text == "bimodal1d") spec.dim = 1;
+    if (d.source->text == "ring" || d.source->text == "grid" || d.source->text == "spiral" || d.source->text == "swissroll") spec.dim = 2;
     std::optional<Bound> b = bindBuiltin(*d.source, dataSources(), "data source", "data.");
     if (!b) return;
-    DataSpec &spec = out_.data;
     spec.kind = d.source->text;
     for (const auto &[name, c] : b->values)
       if (c.kind == Const::Kind::Number) spec.params[name] = c.number;
@@ -511,12 +515,8 @@ class Checker {
       } catch (const FileError &e) {
         error(*b->exprs.at("path"), e.what());
       }
-    } else if (spec.kind == "bimodal1d") {
-      spec.dim = 1;
     } else if (spec.kind == "normal") {
       spec.dim = static_cast<int64_t>(spec.params.at("dim"));
-    } else {
-      spec.dim = 2;
     }
   }
 
@@ -778,7 +778,7 @@ class Checker {
         return std::nullopt;
       }
       std::optional<ExprShape> in = shapeOf(*e.args[0].value);
-      if (!in || !spec) return std::nullopt;
+      if (!in || !spec || spec->inWidth == 0 || spec->outWidth == 0) return std::nullopt;  // already reported
       ExprShape want = {batch, spec->inWidth};
       if (*in != want) {
         error(*e.args[0].value, fmt::format("'{}' takes samples of shape {} ({} samples of width {}), got {}", e.text,

@@ -121,6 +121,9 @@ class Lexer {
     } else if (std::string_view("(){}[],;:=~+-*/^").find(c) != std::string_view::npos) {
       if (c == '(' || c == '[') ++depth_;
       if ((c == ')' || c == ']') && depth_ > 0) --depth_;
+      // Braces never stand inside brackets in a valid program: an unclosed '(' must not swallow the newlines of
+      // the rest of the file, only those up to the end of its block.
+      if (c == '{' || c == '}') depth_ = 0;
       advance();
       push(Tok::Punct, std::string(1, c), start);
     } else {

@@ -14,9 +14,9 @@ namespace {
 
 struct SyntaxError {};
 
-std::string describe(const Token &t) {
+std::string describe(const Token &t, bool inValue) {
   switch (t.kind) {
-    case Tok::End: return "end of file";
+    case Tok::End: return inValue ? "the end of the value" : "end of file";
     case Tok::Newline: return "end of line";
     case Tok::String: return "a string";
     default: return "'" + t.text + "'";
@@ -46,7 +46,7 @@ class Parser {
   ExprPtr singleExpression() {
     try {
       ExprPtr e = expr();
-      if (!at(Tok::Newline) && !at(Tok::End)) fail(cur(), fmt::format("unexpected {} after the value", describe(cur())));
+      if (!at(Tok::Newline) && !at(Tok::End)) fail(cur(), fmt::format("unexpected {} after the value", describe(cur(), !origin_.empty())));
       return e;
     } catch (const SyntaxError &) {
       return nullptr;
@@ -68,7 +68,7 @@ class Parser {
     diags_.error(at.range, std::move(msg));
     throw SyntaxError{};
   }
-  [[noreturn]] void expected(const std::string &what) { fail(cur(), fmt::format("expected {}, found {}", what, describe(cur()))); }
+  [[noreturn]] void expected(const std::string &what) { fail(cur(), fmt::format("expected {}, found {}", what, describe(cur(), !origin_.empty()))); }
   void expectPunct(const char *p) {
     if (!atPunct(p)) expected(fmt::format("'{}'", p));
     take();

@@ -20,6 +20,7 @@ class Builder {
  public:
   explicit Builder(Function &f) : fn_(f) {}
   Function &function() { return fn_; }
+  // The reference is invalidated by the next op created (the value table grows): copy what you keep.
   const TensorType &type(Value v) const { return fn_.type(v); }
 
   Value param(const std::string &name, TensorType type, ParamRole role,

@@ -111,7 +111,8 @@ Sweep::Sweep(Builder &b, Value loss, std::span<const Value> wrt)
 }
 
 // The rule of one op: from the cotangent `g` of op.result, accumulates the cotangent of each active operand.
-// `op` is a copy: emitting ops may reallocate the function's op list.
+// `op` is a copy: emitting ops may reallocate the function's op list. The switch has no default, so a new op kind
+// does not compile (-Wswitch) until it has a rule here.
 void pullBack(Emitter &e, Sweep &sweep, const ir::Op &op, Value g) {
   Builder &b = e.b;
   const Value y = op.result;
