@@ -483,7 +483,7 @@ class Checker {
 
   void checkData() {
     if (prog_.data.empty()) {
-      error(SourceRange{{1, 1}, 0}, "the program has no data: declare it as in 'data x ~ ring(modes: 8)'");
+      error(SourceRange{}, "the program has no data: declare it as in 'data x ~ ring(modes: 8)'");
       return;
     }
     for (size_t i = 1; i < prog_.data.size(); ++i) {
@@ -522,7 +522,7 @@ class Checker {
 
   void checkNoise() {
     if (prog_.noise.empty()) {
-      error(SourceRange{{1, 1}, 0}, "the program has no noise: declare it as in 'noise z ~ normal(dim: 64)'");
+      error(SourceRange{}, "the program has no noise: declare it as in 'noise z ~ normal(dim: 64)'");
       return;
     }
     for (size_t i = 1; i < prog_.noise.size(); ++i) {
@@ -667,10 +667,10 @@ class Checker {
       }
     }
     if (!gen && !out_.noise.var.empty())
-      error(SourceRange{{1, 1}, 0}, fmt::format("no generator: declare a network that takes the noise, as in 'net G({}) -> {} {{ ... }}'",
+      error(SourceRange{}, fmt::format("no generator: declare a network that takes the noise, as in 'net G({}) -> {} {{ ... }}'",
                                                 out_.noise.var, out_.data.dim));
     if (!disc && !out_.data.var.empty())
-      error(SourceRange{{1, 1}, 0}, fmt::format("no discriminator: declare a network that takes the data, as in 'net D({}) -> 1 {{ ... }}'",
+      error(SourceRange{}, fmt::format("no discriminator: declare a network that takes the data, as in 'net D({}) -> 1 {{ ... }}'",
                                                 out_.data.var));
     if (gen && out_.generator.outWidth && out_.data.dim && out_.generator.outWidth != out_.data.dim) {
       error(*gen->width, fmt::format("generator '{}' makes samples of width {}, but the data '{}' has width {}",
@@ -958,7 +958,7 @@ class Checker {
           out_.unroll = {static_cast<int64_t>(k->number), b.values.at("order").text == "second", b.values.at("fresh").number != 0};
       }
     }
-    SourceRange at = prog_.objectiveBlocks.empty() ? SourceRange{{1, 1}, 0} : prog_.objectiveBlocks[0];
+    SourceRange at = prog_.objectiveBlocks.empty() ? SourceRange{} : prog_.objectiveBlocks[0];
     if (prog_.objectiveBlocks.empty()) {
       error(at, "the program has no objective: add 'objective { losses nonsaturating }' or write both losses");
     } else {
