@@ -2,21 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "ir/Attributes.h"
+
 namespace gantry::frontend {
 namespace {
-
-std::string quote(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string args(const std::vector<Arg> &as) {
   std::string s;
@@ -40,7 +29,7 @@ struct StmtPrinter {
 std::string printExpr(const Expr &e) {
   switch (e.kind) {
     case Expr::Kind::Number: return e.text;
-    case Expr::Kind::String: return quote(e.text);
+    case Expr::Kind::String: return ir::quoteString(e.text);
     case Expr::Kind::Name: return e.text;
     case Expr::Kind::Call: return fmt::format("({}{})", e.text, args(e.args));
     case Expr::Kind::Neg: return fmt::format("(neg {})", printExpr(*e.lhs));
