@@ -280,37 +280,45 @@ class Checker {
     return std::nullopt;
   }
 
+  // A constant as the user wrote it: `1.0` and `1e5` are not integers, and "got 1" or "got 100000" would hide why.
+  static std::string written(const Expr &value, const Const &c) {
+    if (c.kind == Const::Kind::Number && value.kind == Expr::Kind::Number) return value.text;
+    if (c.kind == Const::Kind::Number && value.kind == Expr::Kind::Neg && value.lhs->kind == Expr::Kind::Number) return "-" + value.lhs->text;
+    return constStr(c);
+  }
+
   // Checks one argument's value against its spec; reports and returns false when it does not fit.
   bool fits(const Expr &value, const Const &c, const ParamSpec &p, const std::string &callee) {
     std::string what = fmt::format("'{}' of '{}'", p.name, callee);
+    const std::string got = written(value, c);
     switch (p.kind) {
       case PK::Int:
       case PK::Float:
         if (c.kind != Const::Kind::Number) {
-          error(value, fmt::format("{} must be a number, got {}", what, constStr(c)));
+          error(value, fmt::format("{} must be a number, got {}", what, got));
           return false;
         }
         if (p.kind == PK::Int && (!c.isInteger || std::floor(c.number) != c.number)) {
-          error(value, fmt::format("{} must be an integer, got {}", what, constStr(c)));
+          error(value, fmt::format("{} must be an integer, got {}", what, got));
           return false;
         }
         if (c.number < p.lo || c.number > p.hi || (p.loOpen && c.number == p.lo) || (p.hiOpen && c.number == p.hi)) {
-          error(value, fmt::format("{} must be {}, got {}", what, rangeText(p), constStr(c)));
+          error(value, fmt::format("{} must be {}, got {}", what, rangeText(p), got));
           return false;
         }
         return true;
       case PK::Bool:
-        if (c.kind != Const::Kind::Bool) error(value, fmt::format("{} must be true or false, got {}", what, constStr(c)));
+        if (c.kind != Const::Kind::Bool) error(value, fmt::format("{} must be true or false, got {}", what, got));
         return c.kind == Const::Kind::Bool;
       case PK::Symbol:
         if (c.kind != Const::Kind::Symbol ||
             std::none_of(p.symbols.begin(), p.symbols.end(), [&](const char *s) { return c.text == s; })) {
-          error(value, fmt::format("{} must be one of {}, got {}", what, fmt::join(p.symbols, ", "), constStr(c)));
+          error(value, fmt::format("{} must be one of {}, got {}", what, fmt::join(p.symbols, ", "), got));
           return false;
         }
         return true;
       case PK::String:
-        if (c.kind != Const::Kind::String) error(value, fmt::format("{} must be a string in double quotes, got {}", what, constStr(c)));
+        if (c.kind != Const::Kind::String) error(value, fmt::format("{} must be a string in double quotes, got {}", what, got));
         return c.kind == Const::Kind::String;
       case PK::Tensor: return true;
     }
@@ -591,6 +599,7 @@ class Checker {
   void checkNets() {
     std::map<std::string, const NetDecl *> byName;
     const NetDecl *gen = nullptr, *disc = nullptr;
+    bool badInput = false;  // a network takes neither the data nor the noise
     for (const NetDecl &n : prog_.nets) {
       if (auto [it, fresh] = byName.insert({n.name.text, &n}); !fresh) {
         error(n.name.range, fmt::format("network '{}' is defined twice", n.name.text));
@@ -602,7 +611,8 @@ class Checker {
       spec.input = n.input.text;
       bool isGen = n.input.text == out_.noise.var && !out_.noise.var.empty();
       bool isDisc = n.input.text == out_.data.var && !out_.data.var.empty();
-      if (!isGen && !isDisc) {
+      if (!isGen && !isDisc) badInput = true;
+      if (!isGen && !isDisc && !prog_.data.empty() && !prog_.noise.empty()) {
         error(n.input.range, fmt::format("network '{}' takes '{}', which is neither the data ('{}') nor the noise ('{}')",
                                          n.name.text, n.input.text, out_.data.var, out_.noise.var));
       }
@@ -623,10 +633,14 @@ class Checker {
       // Layers.
       std::set<std::string> layerNames;
       int linearCount = 0;
+      bool layersOk = true;  // a layer already reported is missing from the steps: its width is unknown
       for (const Layer &l : n.layers) {
         size_t before = spec.steps.size();
         std::string name = l.name.empty() ? fmt::format("l{}", linearCount + 1) : l.name.text;
-        if (!layerSteps(*l.expr, spec.steps, name)) continue;
+        if (!layerSteps(*l.expr, spec.steps, name)) {
+          layersOk = false;
+          continue;
+        }
         int linears = 0;
         for (size_t i = before; i < spec.steps.size(); ++i) linears += spec.steps[i].kind == LayerStep::Kind::Linear;
         if (!l.name.empty() && linears != 1) {
@@ -644,7 +658,7 @@ class Checker {
         error(n.name.range, fmt::format("network '{}' has no linear layer", n.name.text));
       } else if (n.layers.empty()) {
         error(n.name.range, fmt::format("network '{}' has no layers", n.name.text));
-      } else if (last && widthOk && last->width != spec.outWidth) {
+      } else if (last && widthOk && layersOk && last->width != spec.outWidth) {
         error(*n.width, fmt::format("'{}' is declared with output width {}, but its last linear layer has width {}",
                                     n.name.text, spec.outWidth, last->width));
       }
@@ -666,10 +680,10 @@ class Checker {
         out_.discriminator = spec;
       }
     }
-    if (!gen && !out_.noise.var.empty())
+    if (!gen && !out_.noise.var.empty() && !badInput)
       error(SourceRange{}, fmt::format("no generator: declare a network that takes the noise, as in 'net G({}) -> {} {{ ... }}'",
                                                 out_.noise.var, out_.data.dim));
-    if (!disc && !out_.data.var.empty())
+    if (!disc && !out_.data.var.empty() && !badInput)
       error(SourceRange{}, fmt::format("no discriminator: declare a network that takes the data, as in 'net D({}) -> 1 {{ ... }}'",
                                                 out_.data.var));
     if (gen && out_.generator.outWidth && out_.data.dim && out_.generator.outWidth != out_.data.dim) {
@@ -687,7 +701,8 @@ class Checker {
       if (d.name.text == n.text && !decl) decl = &d;
     if (!decl) {
       std::vector<std::string> names;
-      for (const NetDecl &d : prog_.nets) names.push_back(d.name.text);
+      for (const NetDecl &d : prog_.nets)
+        if (!wantDiscriminator || &d == disc_) names.push_back(d.name.text);
       error(n.range, fmt::format("unknown network '{}' in '{}'{}", n.text, statement, suggest(n.text, names)));
       return nullptr;
     }
@@ -740,6 +755,7 @@ class Checker {
         return std::nullopt;
       case Expr::Kind::Name: {
         if (auto it = scope_.find(e.text); it != scope_.end()) return it->second.shape;
+        if (failedLets_.count(e.text)) return std::nullopt;  // its definition is already reported
         for (const NetDecl &n : prog_.nets)
           if (n.name.text == e.text) {
             error(e, fmt::format("'{}' is a network: apply it to samples, as in {}({})", e.text, e.text, n.input.text));
@@ -747,6 +763,7 @@ class Checker {
           }
         std::vector<std::string> names;
         for (const auto &[name, s] : scope_) names.push_back(name);
+        names.insert(names.end(), failedLets_.begin(), failedLets_.end());
         error(e, fmt::format("unknown name '{}'{}", e.text, suggest(e.text, names)));
         return std::nullopt;
       }
@@ -802,7 +819,8 @@ class Checker {
       const Expr *of = b.exprs.at("of"), *wrt = b.exprs.at("wrt");
       std::optional<ExprShape> s = shapeOf(*of);
       if (!s) return std::nullopt;
-      if (wrt->kind != Expr::Kind::Name || !scope_.count(wrt->text)) {
+      if (wrt->kind == Expr::Kind::Name && !scope_.count(wrt->text)) return shapeOf(*wrt);  // reports why
+      if (wrt->kind != Expr::Kind::Name) {
         error(*wrt, "grad's second argument must be a name: the data, the noise or a 'let' value");
         return std::nullopt;
       }
@@ -887,11 +905,11 @@ class Checker {
   void checkObjective() {
     if (!out_.data.var.empty()) scope_[out_.data.var] = {{out_.train.batch, out_.data.dim}, prog_.data[0].var.range};
     if (!out_.noise.var.empty()) scope_[out_.noise.var] = {{out_.train.batch, out_.noise.dim}, prog_.noise[0].var.range};
-    bool sawUnroll = false, sawNCritic = false;
+    bool sawUnroll = false, sawNCritic = false, sawFamily = false;
     std::map<std::string, SourceRange> penaltiesSeen;
     for (const ObjectiveStmt &stmt : prog_.objective) {
       if (const auto *let = std::get_if<LetStmt>(&stmt)) {
-        bool clash = scope_.count(let->name.text) > 0;
+        bool clash = scope_.count(let->name.text) > 0 || failedLets_.count(let->name.text) > 0;
         for (const NetDecl &n : prog_.nets) clash = clash || n.name.text == let->name.text;
         if (clash) {
           error(let->name.range, fmt::format("'{}' is already defined", let->name.text));
@@ -900,10 +918,13 @@ class Checker {
         if (std::optional<ExprShape> s = shapeOf(*let->value)) {
           scope_[let->name.text] = {*s, let->name.range};
           out_.lets.push_back(let);
+        } else {
+          failedLets_.insert(let->name.text);
         }
       } else if (const auto *loss = std::get_if<LossStmt>(&stmt)) {
         if (const NetDecl *n = netNamed(loss->net, "loss", false); n && (n == gen_ || n == disc_)) setLoss(n, loss->value.get(), loss->net.range);
       } else if (const auto *fam = std::get_if<LossesStmt>(&stmt)) {
+        sawFamily = true;
         expandFamily(*fam);
       } else if (const auto *u = std::get_if<UnrollStmt>(&stmt)) {
         if (sawUnroll) {
@@ -961,7 +982,7 @@ class Checker {
     SourceRange at = prog_.objectiveBlocks.empty() ? SourceRange{} : prog_.objectiveBlocks[0];
     if (prog_.objectiveBlocks.empty()) {
       error(at, "the program has no objective: add 'objective { losses nonsaturating }' or write both losses");
-    } else {
+    } else if (!sawFamily) {
       if (!out_.discriminatorLoss && disc_)
         error(at, fmt::format("the objective has no loss for the discriminator: add 'loss {} = ...' or 'losses FAMILY'", disc_->name.text));
       if (!out_.generatorLoss && gen_)
@@ -977,6 +998,7 @@ class Checker {
   CheckedProgram out_;
   const NetDecl *gen_ = nullptr, *disc_ = nullptr;
   std::map<std::string, Scope> scope_;
+  std::set<std::string> failedLets_;  // defined by a 'let' whose value has an error (already reported)
   SourceRange dLossAt_, gLossAt_;
 };
 

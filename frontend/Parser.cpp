@@ -110,7 +110,14 @@ class Parser {
         if (depth <= 0) return;
         continue;
       }
-      if (depth <= 0 && at(Tok::Newline)) return;
+      if (depth <= 0 && at(Tok::Newline)) {
+        // The lines of a block whose '{' is missing are not top-level items: skip them too.
+        skipSeparators();
+        if (at(Tok::End) || atKeyword("data") || atKeyword("noise") || atKeyword("net") || atKeyword("objective") ||
+            atKeyword("train"))
+          return;
+        continue;
+      }
       take();
     }
   }
@@ -175,6 +182,7 @@ class Parser {
     n.width = expr();
     if (atKeyword("init")) {
       take();
+      if (!at(Tok::Ident)) expected("an initialisation: he, glorot, orthogonal(..) or normal(..)");
       n.init = at(Tok::Ident) && toks_[pos_ + 1].kind == Tok::Punct && toks_[pos_ + 1].text == "(" ? call("an initialisation")
                                                                                                    : nameExpr();
     }
@@ -271,6 +279,7 @@ class Parser {
     e.range.endCol = last.begin.line == e.range.begin.line && last.endCol > 0 ? last.endCol : 0;
   }
 
+  // One level per expression in brackets, call argument, exponent or unary minus.
   struct DepthGuard {
     Parser &p;
     explicit DepthGuard(Parser &parser) : p(parser) {
@@ -324,8 +333,8 @@ class Parser {
 
   // Unary minus binds looser than '^' (so -x^2 is -(x^2), as in mathematics and Python).
   ExprPtr unary() {
-    DepthGuard guard(*this);
     if (atPunct("-")) {
+      DepthGuard guard(*this);  // a chain of minus signs nests too
       Token minus = take();
       ExprPtr operand = unary();
       ExprPtr e = make(Expr::Kind::Neg, minus.range, "-");
@@ -344,7 +353,6 @@ class Parser {
   }
 
   ExprPtr primary() {
-    DepthGuard guard(*this);
     if (at(Tok::Number)) {
       Token t = take();
       ExprPtr e = make(Expr::Kind::Number, t.range, t.text);

@@ -1,7 +1,7 @@
 // The `gantry` command line: a thin layer over the libraries. Each subcommand parses its flags, calls the library
 // entry points, and turns errors into messages with a non-zero exit code:
 //   1  the input is bad (located `FILE:LINE:COL: error: ...` diagnostics) or a file cannot be read or written;
-//   2  the command line is bad (unknown flag, missing argument).
+//   2  the command line is bad (unknown flag, missing argument, unknown pass).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -17,6 +17,7 @@
 #include "ir/Interpreter.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
+#include "passes/PassManager.h"
 #include "runtime/Arguments.h"
 #include "support/Diagnostic.h"
 #include "support/Files.h"
@@ -77,7 +78,43 @@ struct IrOptions {
   std::vector<std::string> overrides;
   bool eval = false;
   uint64_t seed = 1;
+  std::string passes;  // empty: none, unless an instrumentation flag asks for the default pipeline
+  std::vector<std::string> printAfter;
+  gantry::passes::Instrumentation inst;
 };
+
+// A bad --passes or --stop-after value: a command-line error (exit code 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Runs the pipeline the flags ask for; dumps and the timing table go to standard error, as with LLVM's opt.
+void runPasses(gantry::ir::Module &m, IrOptions o) {
+  bool instrumented = !o.printAfter.empty() || o.inst.printAfterAll || o.inst.printChanged || o.inst.verifyEach ||
+                      o.inst.timePasses || !o.inst.stopAfter.empty();
+  if (o.passes.empty() && !instrumented) return;
+  gantry::passes::Pipeline pipeline;
+  try {
+    pipeline = gantry::passes::parsePipeline(o.passes.empty() ? "default" : o.passes);
+  } catch (const std::invalid_argument &e) {
+    throw UsageError(fmt::format("--passes: {}", e.what()));
+  }
+  auto inPipeline = [&](const std::string &name) {
+    for (const auto &step : pipeline)
+      for (const auto *p : step.passes)
+        if (p->name == name) return true;
+    return false;
+  };
+  for (const std::string &name : o.printAfter) {
+    if (!inPipeline(name)) throw UsageError(fmt::format("--print-after: '{}' is not in the pipeline {}", name, gantry::passes::pipelineStr(pipeline)));
+    o.inst.printAfter.insert(name);
+  }
+  if (!o.inst.stopAfter.empty() && !inPipeline(o.inst.stopAfter))
+    throw UsageError(fmt::format("--stop-after: '{}' is not in the pipeline {}", o.inst.stopAfter, gantry::passes::pipelineStr(pipeline)));
+  gantry::passes::PipelineReport report = gantry::passes::runPipeline(m, pipeline, o.inst);
+  std::fputs(report.log.c_str(), stderr);
+  if (o.inst.timePasses) std::fputs(gantry::passes::timeReport(report).c_str(), stderr);
+}
 
 // `gantry ir FILE`: a .gir file is parsed, verified and printed; a .gan file is compiled by the frontend and its
 // AST (--emit=ast) or IR (--emit=ir) printed. --eval evaluates every function instead, on arguments drawn from
@@ -97,6 +134,7 @@ int runIr(const IrOptions &o) {
     if (!o.overrides.empty()) throw gantry::FileError("--set applies to .gan files only");
     m = gantry::ir::parseModule(src.text, o.path);
   }
+  runPasses(m, o);
   emit(o.eval ? evaluateModule(m, o.seed) : gantry::ir::print(m), o.outPath);
   return 0;
 }
@@ -141,6 +179,17 @@ int main(int argc, char **argv) {
   ir->add_flag("--eval", irOpts.eval, "Evaluate each function on seeded arguments with the reference interpreter");
   ir->add_option("--seed", irOpts.seed, "Seed for --eval's arguments (0 to 2^64-1)")->check(unsignedInteger)->capture_default_str();
 
+  ir->add_option("--passes", irOpts.passes, "Run these passes, as in 'cse,dce' or 'default' (" +
+                                                std::string(gantry::passes::kDefaultPipeline) + ")");
+  ir->add_option("--print-after", irOpts.printAfter, "Print the IR after these passes (comma-separated)")->delimiter(',');
+  ir->add_flag("--print-after-all", irOpts.inst.printAfterAll, "Print the IR after every pass");
+  ir->add_flag("--print-changed", irOpts.inst.printChanged, "Print the IR after each pass that changed it");
+  ir->add_flag("--verify-each", irOpts.inst.verifyEach, "Verify the IR after every pass");
+  ir->add_flag("--time-passes", irOpts.inst.timePasses, "Print time and op counts per pass");
+  ir->add_option("--stop-after", irOpts.inst.stopAfter, "Stop the pipeline after this pass");
+
+  CLI::App *passesCmd = app.add_subcommand("passes", "List the passes and the default pipeline");
+
   std::string checkPath;
   std::vector<std::string> checkOverrides;
   CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
@@ -162,8 +211,16 @@ int main(int argc, char **argv) {
     }
     if (*ir) return runIr(irOpts);
     if (*check) return runCheck(checkPath, checkOverrides);
+    if (*passesCmd) {
+      for (const gantry::passes::PassInfo &p : gantry::passes::allPasses()) fmt::print("{:<12} {}\n", p.name, p.summary);
+      fmt::print("\ndefault pipeline: {}\n", gantry::passes::kDefaultPipeline);
+      return 0;
+    }
     fmt::print("{}", app.help());
     return 0;
+  } catch (const UsageError &e) {
+    fmt::print(stderr, "gantry: error: {}\n", e.what());
+    return 2;
   } catch (const gantry::ProgramError &e) {
     const gantry::DiagnosticList &d = e.diagnostics();
     fmt::print(stderr, "{}{} error{} generated.\n", d.render(currentSource), d.errorCount(), d.errorCount() == 1 ? "" : "s");

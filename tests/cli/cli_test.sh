@@ -72,6 +72,30 @@ expect_run set-on-ir 1 "gantry: error: --set applies to .gan files only" -- "$ga
 expect_run bad-emit 2 "gantry: error: --emit: ast2 not in {ast,ir}
 Run 'gantry --help' for usage." -- "$gantry" ir "$ring8" --emit=ast2
 
+# The pass manager's flags: banners on stderr, dumps that read back, --print-changed, --stop-after, timing.
+bimodal="$tests/../examples/bimodal1d.gan"
+checks=$((checks + 1))
+"$gantry" ir "$bimodal" --print-after=autodiff,dce --stop-after=cse >"$work/out" 2>"$work/err" || fail "print-after: exit $?"
+[ "$(grep -c '^// \*\*\* IR Dump After' "$work/err")" -eq 1 ] || fail "print-after: expected one dump before cse: $(grep 'IR Dump' "$work/err")"
+grep -q '^// \*\*\* IR Dump After autodiff \*\*\*$' "$work/err" || fail "print-after: no autodiff banner"
+# The dump alone reads back with gantry ir.
+checks=$((checks + 1))
+"$gantry" ir "$work/err" >/dev/null 2>"$work/err2" || fail "dump-reads-back: $(cat "$work/err2")"
+checks=$((checks + 1))
+"$gantry" ir "$bimodal" --print-changed >/dev/null 2>"$work/err" || fail "print-changed: exit $?"
+grep -q '^// \*\*\* IR Dump After autodiff \*\*\*$' "$work/err" || fail "print-changed: autodiff changed the IR but has no dump"
+grep -q '^// \*\*\* IR Dump After algebraic \*\*\* (unchanged)$' "$work/err" || fail "print-changed: no '(unchanged)' line for algebraic"
+checks=$((checks + 1))
+"$gantry" ir "$bimodal" --passes=default --time-passes --verify-each >"$work/out" 2>"$work/err" || fail "time-passes: exit $?"
+grep -q '^// === Pass execution timing report ===$' "$work/err" || fail "time-passes: no report in $(cat "$work/err")"
+grep -q 'grad.D.l1.w' "$work/out" || fail "default pipeline: no gradient results"
+expect_run unknown-pass 2 "gantry: error: --passes: unknown pass 'dse' (passes: autodiff, fold, algebraic, cse, dce)" -- \
+  "$gantry" ir "$bimodal" --passes=cse,dse
+expect_run stop-after-unknown 2 "gantry: error: --stop-after: 'fold' is not in the pipeline cse,dce" -- \
+  "$gantry" ir "$bimodal" --passes=cse,dce --stop-after=fold
+expect_run passes-list 0 "" -- "$gantry" passes
+grep -q '^default pipeline: autodiff,(fold,algebraic,cse,dce)\*$' "$work/out" || fail "passes: no default pipeline line"
+
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
 expect_run bad-gan 1 "$work/bad.gan:1:22: error: 'modes' of 'ring' must be from 1 to 1000, got 0

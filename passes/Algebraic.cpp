@@ -1,0 +1,179 @@
+#include "passes/Algebraic.h"
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "passes/Rewriter.h"
+
+namespace gantry::passes {
+namespace {
+
+using ir::OpKind;
+using ir::Value;
+
+class Simplifier {
+ public:
+  Simplifier(const ir::Function &old, Rewriter &rw) : old_(old), rw_(rw), b_(rw.builder()) {}
+
+  // The value that replaces `op` (whose operands are already mapped into the new function), if a rule applies.
+  std::optional<Value> simplify(const ir::Op &op, const std::vector<Value> &x) {
+    switch (op.kind) {
+      case OpKind::Add:
+        if (is(x[1], 0)) return x[0];
+        if (is(x[0], 0)) return x[1];
+        return elementwiseOnBroadcasts(op, x);
+      case OpKind::Sub:
+        if (is(x[1], 0)) return x[0];
+        if (is(x[0], 0)) return b_.unary(OpKind::Neg, x[1]);
+        return elementwiseOnBroadcasts(op, x);
+      case OpKind::Mul:
+        if (is(x[1], 1)) return x[0];
+        if (is(x[0], 1)) return x[1];
+        if (is(x[1], -1)) return b_.unary(OpKind::Neg, x[0]);
+        if (is(x[0], -1)) return b_.unary(OpKind::Neg, x[1]);
+        return elementwiseOnBroadcasts(op, x);
+      case OpKind::Div:
+        if (is(x[1], 1)) return x[0];
+        return elementwiseOnBroadcasts(op, x);
+      case OpKind::Pow:
+        if (is(x[1], 1)) return x[0];
+        if (is(x[1], 2)) return b_.unary(OpKind::Square, x[0]);
+        if (is(x[1], 0.5)) return b_.unary(OpKind::Sqrt, x[0]);
+        return elementwiseOnBroadcasts(op, x);
+      case OpKind::Max:
+      case OpKind::Min:
+      case OpKind::Compare:
+        return elementwiseOnBroadcasts(op, x);
+      case OpKind::Neg:
+        if (const ir::Op *inner = def(x[0]); inner && inner->kind == OpKind::Neg) return inner->operands[0];
+        return unaryOnBroadcast(op, x[0]);
+      case OpKind::Select:
+        if (x[1] == x[2]) return x[1];
+        if (std::optional<double> c = rw_.splatValue(x[0])) return *c != 0 ? x[1] : x[2];
+        return std::nullopt;
+      case OpKind::Transpose: return transpose(op, x[0]);
+      case OpKind::Reshape: {
+        const ir::TensorType want = typeOfOld(op.result);
+        if (type(x[0]) == want) return x[0];
+        if (const ir::Op *inner = def(x[0]); inner && inner->kind == OpKind::Reshape) return b_.reshape(inner->operands[0], want.shape);
+        return std::nullopt;
+      }
+      case OpKind::Broadcast:
+        if (type(x[0]) == typeOfOld(op.result)) return x[0];
+        return std::nullopt;
+      case OpKind::ReduceSum:
+      case OpKind::ReduceMean:
+      case OpKind::ReduceMax: return reduce(op, x[0]);
+      case OpKind::Slice:
+        if (type(x[0]) == typeOfOld(op.result)) return x[0];
+        return std::nullopt;
+      case OpKind::Pad:
+        if (type(x[0]) == typeOfOld(op.result)) return x[0];
+        return std::nullopt;
+      case OpKind::Concat:
+        if (x.size() == 1) return x[0];
+        return std::nullopt;
+      default:
+        if (ir::opDef(op.kind).cls == ir::OpClass::Unary && op.kind != OpKind::StopGradient) return unaryOnBroadcast(op, x[0]);
+        return std::nullopt;
+    }
+  }
+
+ private:
+  const ir::Op *def(Value v) const { return rw_.definingOp(v); }
+  ir::TensorType type(Value v) const { return rw_.function().type(v); }
+  // The type of a value of the old function (the result of the op being rewritten).
+  ir::TensorType typeOfOld(Value v) const { return old_.type(v); }
+
+  bool is(Value v, double c) const {
+    std::optional<double> s = rw_.splatValue(v);
+    return s && *s == c;
+  }
+
+  // transpose(transpose(x, p), q) = transpose(x, p∘q); the identity permutation is no op.
+  std::optional<Value> transpose(const ir::Op &op, Value x) {
+    std::vector<int64_t> perm = op.attrs.getInts("perm");
+    if (const ir::Op *inner = def(x); inner && inner->kind == OpKind::Transpose) {
+      const std::vector<int64_t> &p = inner->attrs.getInts("perm");
+      std::vector<int64_t> composed(perm.size());
+      for (size_t i = 0; i < perm.size(); ++i) composed[i] = p[perm[i]];
+      Value base = inner->operands[0];
+      if (isIdentity(composed)) return base;
+      return b_.transpose(base, composed);
+    }
+    if (isIdentity(perm)) return x;
+    return std::nullopt;
+  }
+
+  static bool isIdentity(const std::vector<int64_t> &perm) {
+    for (size_t i = 0; i < perm.size(); ++i)
+      if (perm[i] != static_cast<int64_t>(i)) return false;
+    return true;
+  }
+
+  // Reductions over no axes, and reductions of a broadcast over exactly the axes the broadcast added.
+  std::optional<Value> reduce(const ir::Op &op, Value x) {
+    const std::vector<int64_t> &axes = op.attrs.getInts("axes");
+    if (axes.empty()) return x;
+    const ir::Op *inner = def(x);
+    if (!inner || inner->kind != OpKind::Broadcast) return std::nullopt;
+    const std::vector<int64_t> &dims = inner->attrs.getInts("dims");
+    const ir::Shape shape = type(x).shape;
+    std::vector<int64_t> added;
+    double count = 1;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+      if (std::find(dims.begin(), dims.end(), d) == dims.end()) {
+        added.push_back(d);
+        count *= static_cast<double>(shape[d]);
+      }
+    if (added != axes) return std::nullopt;
+    Value base = inner->operands[0];
+    if (op.kind != OpKind::ReduceSum || count == 1) return base;
+    return b_.mul(base, b_.constant(count, type(base)));
+  }
+
+  // op(broadcast(a, dims), broadcast(b, dims)) -> broadcast(op(a, b), dims) when a and b have one type.
+  std::optional<Value> elementwiseOnBroadcasts(const ir::Op &op, const std::vector<Value> &x) {
+    const ir::Op *a = def(x[0]), *c = def(x[1]);
+    if (!a || !c || a->kind != OpKind::Broadcast || c->kind != OpKind::Broadcast) return std::nullopt;
+    if (a->attrs.getInts("dims") != c->attrs.getInts("dims") || type(a->operands[0]) != type(c->operands[0])) return std::nullopt;
+    std::vector<int64_t> dims = a->attrs.getInts("dims");
+    Value small = b_.create(op.kind, {a->operands[0], c->operands[0]}, op.attrs);
+    return b_.broadcast(small, typeOfOld(op.result).shape, dims);
+  }
+
+  std::optional<Value> unaryOnBroadcast(const ir::Op &op, Value x) {
+    const ir::Op *a = def(x);
+    if (!a || a->kind != OpKind::Broadcast) return std::nullopt;
+    std::vector<int64_t> dims = a->attrs.getInts("dims");
+    Value small = b_.create(op.kind, {a->operands[0]}, op.attrs);
+    return b_.broadcast(small, typeOfOld(op.result).shape, dims);
+  }
+
+  const ir::Function &old_;
+  Rewriter &rw_;
+  ir::Builder &b_;
+};
+
+}  // namespace
+
+bool simplifyAlgebra(ir::Module &m) {
+  bool changed = false;
+  for (ir::Function &f : m.functions) {
+    Rewriter rw(f);
+    Simplifier s(f, rw);
+    for (const ir::Op &op : f.ops) {
+      if (std::optional<Value> v = s.simplify(op, rw.mapOperands(op))) {
+        rw.set(op.result, *v);
+        changed = true;
+      } else {
+        rw.copy(op);
+      }
+    }
+    f = rw.finish();
+  }
+  return changed;
+}
+
+}  // namespace gantry::passes

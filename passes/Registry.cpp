@@ -1,0 +1,30 @@
+#include "passes/Registry.h"
+
+#include "passes/Algebraic.h"
+#include "passes/AutodiffPass.h"
+#include "passes/Cse.h"
+#include "passes/Dce.h"
+#include "passes/Fold.h"
+
+namespace gantry::passes {
+namespace {
+
+const PassInfo kPasses[] = {
+    {"autodiff", "add d(loss)/d(param) results to every loss function", addLossGradients},
+    {"fold", "evaluate ops whose operands are all constants", foldConstants},
+    {"algebraic", "local algebraic rewrites: identities, shape no-ops, broadcasts, selects", simplifyAlgebra},
+    {"cse", "merge ops that compute the same thing", eliminateCommonSubexpressions},
+    {"dce", "remove ops no result depends on", eliminateDeadCode},
+};
+
+}  // namespace
+
+std::span<const PassInfo> allPasses() { return kPasses; }
+
+const PassInfo *findPass(std::string_view name) {
+  for (const PassInfo &p : kPasses)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+}  // namespace gantry::passes
