@@ -348,6 +348,7 @@ class Parser {
   ExprPtr power() {
     ExprPtr base = primary();
     if (!atPunct("^")) return base;
+    DepthGuard guard(*this);  // a chain of exponents nests to the right
     Token op = take();
     return binary(std::move(base), op, unary());  // right-associative: 2^3^2 = 2^(3^2)
   }
