@@ -1,0 +1,329 @@
+#include "backend/EmitLLVM.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <functional>
+#include <stdexcept>
+
+#include "backend/VectorMath.h"
+
+namespace gantry::backend {
+namespace {
+
+using llvm::Value;
+using ir::OpKind;
+
+constexpr size_t kAlignFloats = 16;  // 64 bytes: one cache line, one zmm register
+
+class Emitter {
+ public:
+  Emitter(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry)
+      : f_(f), ctx_(ctx), module_(std::make_unique<llvm::Module>("gantry." + f.name, ctx)), b_(ctx), entry_(entry) {}
+
+  EmittedModule run() {
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry_, module_.get());
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    llvm::Argument *buffers = fn_->getArg(0), *arena = fn_->getArg(1);
+    buffers->setName("buffers");
+    arena->setName("arena");
+    fn_->addParamAttr(1, llvm::Attribute::NoAlias);
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+    llvm::FastMathFlags fmf;
+    fmf.setAllowContract(true);
+    b_.setFastMathFlags(fmf);
+
+    storage_.assign(f_.values.size(), nullptr);
+    for (size_t i = 0; i < f_.params.size(); ++i) storage_[f_.params[i].value.id] = loadBuffer(buffers, i);
+    size_t offset = 0;
+    for (const ir::Op &op : f_.ops) {
+      storage_[op.result.id] = b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(offset), "v" + std::to_string(op.result.id));
+      offset += (static_cast<size_t>(f_.type(op.result).numElements()) + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    }
+    for (const ir::Op &op : f_.ops) emitOp(op);
+    for (size_t j = 0; j < f_.results.size(); ++j) {
+      Value *dst = loadBuffer(buffers, f_.params.size() + j);
+      ir::Value v = f_.results[j].value;
+      b_.CreateMemCpy(dst, llvm::MaybeAlign(4), storage_[v.id], llvm::MaybeAlign(4), f_.type(v).numElements() * 4);
+    }
+    b_.CreateRetVoid();
+    std::string errors;
+    llvm::raw_string_ostream os(errors);
+    if (llvm::verifyFunction(*fn_, &os)) throw std::logic_error("backend emitted invalid LLVM IR: " + os.str());
+    return {std::move(module_), entry_, offset};
+  }
+
+ private:
+  llvm::Type *f32() { return b_.getFloatTy(); }
+  Value *fc(double v) { return llvm::ConstantFP::get(f32(), v); }
+  Value *i64(int64_t v) { return b_.getInt64(v); }
+
+  Value *loadBuffer(Value *buffers, size_t i) {
+    Value *slot = b_.CreateInBoundsGEP(llvm::PointerType::getUnqual(ctx_), buffers, i64(static_cast<int64_t>(i)));
+    return b_.CreateLoad(llvm::PointerType::getUnqual(ctx_), slot, "buf" + std::to_string(i));
+  }
+  Value *at(Value *base, Value *offset) { return b_.CreateInBoundsGEP(f32(), base, offset); }
+  Value *load(Value *base, Value *offset) { return b_.CreateLoad(f32(), at(base, offset)); }
+  void store(Value *v, Value *base, Value *offset) { b_.CreateStore(v, at(base, offset)); }
+  Value *ptrOf(ir::Value v) { return storage_[v.id]; }
+  Value *call(llvm::Intrinsic::ID id, std::initializer_list<Value *> args) {
+    llvm::Function *decl = llvm::Intrinsic::getDeclaration(module_.get(), id, {f32()});
+    return b_.CreateCall(decl, args);
+  }
+
+  // for (i = 0; i < n; ++i) body(i), with n >= 1 (every dimension is).
+  void loop(int64_t n, const std::function<void(Value *)> &body) {
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "done", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode *i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
+    i->addIncoming(i64(0), pre);
+    body(i);
+    Value *next = b_.CreateAdd(i, i64(1), "", true, true);
+    i->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateCondBr(b_.CreateICmpSLT(next, i64(n)), header, exit);
+    b_.SetInsertPoint(exit);
+  }
+
+  // Nested loops over `shape` (outermost first); body gets one index per dimension.
+  void nest(const ir::Shape &shape, const std::function<void(const std::vector<Value *> &)> &body) {
+    std::vector<Value *> idx;
+    std::function<void(size_t)> level = [&](size_t d) {
+      if (d == shape.size()) return body(idx);
+      loop(shape[d], [&](Value *i) {
+        idx.push_back(i);
+        level(d + 1);
+        idx.pop_back();
+      });
+    };
+    level(0);
+  }
+
+  // sum_d idx[d] * strides[d] + base
+  Value *offsetOf(const std::vector<Value *> &idx, const std::vector<int64_t> &strides, int64_t base = 0) {
+    Value *off = i64(base);
+    for (size_t d = 0; d < idx.size(); ++d)
+      if (strides[d] != 0) off = b_.CreateAdd(off, b_.CreateMul(idx[d], i64(strides[d]), "", true, true), "", true, true);
+    return off;
+  }
+
+  Value *asBool(Value *stored) { return b_.CreateFCmpUNE(stored, fc(0.0)); }
+  Value *fromBool(Value *flag) { return b_.CreateSelect(flag, fc(1.0), fc(0.0)); }
+
+  Value *scalar(const ir::Op &op, const std::vector<Value *> &x) {
+    switch (op.kind) {
+      case OpKind::StopGradient: return x[0];
+      case OpKind::Neg: return b_.CreateFNeg(x[0]);
+      case OpKind::Exp: return emitExp(b_, x[0]);
+      case OpKind::Expm1: return emitExpm1(b_, x[0]);
+      case OpKind::Log: return emitLog(b_, x[0]);
+      case OpKind::Log1p: return emitLog1p(b_, x[0]);
+      case OpKind::Sqrt: return call(llvm::Intrinsic::sqrt, {x[0]});
+      case OpKind::Rsqrt: return b_.CreateFDiv(fc(1.0), call(llvm::Intrinsic::sqrt, {x[0]}));
+      case OpKind::Tanh: return emitTanh(b_, x[0]);
+      case OpKind::Sigmoid: return emitSigmoid(b_, x[0]);
+      case OpKind::Relu: return b_.CreateSelect(b_.CreateFCmpOLT(x[0], fc(0.0)), fc(0.0), x[0]);  // NaN stays NaN
+      case OpKind::Abs: return call(llvm::Intrinsic::fabs, {x[0]});
+      case OpKind::Sign:
+        return b_.CreateSelect(b_.CreateFCmpOGT(x[0], fc(0.0)), fc(1.0),
+                               b_.CreateSelect(b_.CreateFCmpOLT(x[0], fc(0.0)), fc(-1.0), x[0]));
+      case OpKind::Softplus: return emitSoftplus(b_, x[0]);
+      case OpKind::Square: return b_.CreateFMul(x[0], x[0]);
+      case OpKind::Add: return b_.CreateFAdd(x[0], x[1]);
+      case OpKind::Sub: return b_.CreateFSub(x[0], x[1]);
+      case OpKind::Mul: return b_.CreateFMul(x[0], x[1]);
+      case OpKind::Div: return b_.CreateFDiv(x[0], x[1]);
+      case OpKind::Max: return call(llvm::Intrinsic::maximum, {x[0], x[1]});  // NaN-propagating, as the IR says
+      case OpKind::Min: return call(llvm::Intrinsic::minimum, {x[0], x[1]});
+      case OpKind::Pow: return call(llvm::Intrinsic::pow, {x[0], x[1]});
+      case OpKind::Compare: {
+        const std::string &pred = op.attrs.getSymbol("pred");
+        llvm::CmpInst::Predicate p = pred == "eq"   ? llvm::CmpInst::FCMP_OEQ
+                                     : pred == "ne" ? llvm::CmpInst::FCMP_UNE
+                                     : pred == "lt" ? llvm::CmpInst::FCMP_OLT
+                                     : pred == "le" ? llvm::CmpInst::FCMP_OLE
+                                     : pred == "gt" ? llvm::CmpInst::FCMP_OGT
+                                                    : llvm::CmpInst::FCMP_OGE;
+        return fromBool(b_.CreateFCmp(p, x[0], x[1]));
+      }
+      case OpKind::Select: return b_.CreateSelect(asBool(x[0]), x[1], x[2]);
+      default: throw std::logic_error(std::string("backend: no scalar rule for ") + ir::opName(op.kind));
+    }
+  }
+
+  void elementwise(const ir::Op &op) {
+    const int64_t n = f_.type(op.result).numElements();
+    loop(n, [&](Value *i) {
+      std::vector<Value *> x;
+      for (ir::Value v : op.operands) x.push_back(load(ptrOf(v), i));
+      store(scalar(op, x), ptrOf(op.result), i);
+    });
+  }
+
+  // out[idx] = in[sum idx[d] * inStrides[d] + inBase] over the output's shape.
+  void stridedCopy(const ir::Op &op, const std::vector<int64_t> &inStrides, int64_t inBase) {
+    const ir::Shape &shape = f_.type(op.result).shape;
+    const ir::Shape outStrides = ir::stridesOf(shape);
+    Value *in = ptrOf(op.operands[0]), *out = ptrOf(op.result);
+    nest(shape, [&](const std::vector<Value *> &idx) {
+      store(load(in, offsetOf(idx, inStrides, inBase)), out, offsetOf(idx, outStrides));
+    });
+  }
+
+  void fill(Value *out, int64_t n, double value) {
+    loop(n, [&](Value *i) { store(fc(value), out, i); });
+  }
+
+  void constant(const ir::Op &op) {
+    const int64_t n = f_.type(op.result).numElements();
+    const ir::AttrValue &v = *op.attrs.find("value");
+    if (const auto *splat = std::get_if<double>(&v)) return fill(ptrOf(op.result), n, *splat);
+    const auto &values = std::get<std::vector<double>>(v);
+    std::vector<float> floats(values.begin(), values.end());
+    llvm::Constant *data = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<float>(floats));
+    auto *global = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "const");
+    global->setAlignment(llvm::Align(64));
+    b_.CreateMemCpy(ptrOf(op.result), llvm::MaybeAlign(4), global, llvm::MaybeAlign(64), n * 4);
+  }
+
+  void matmul(const ir::Op &op) {
+    bool ta = op.attrs.getBool("transpose_a"), tb = op.attrs.getBool("transpose_b");
+    const ir::Shape &a = f_.type(op.operands[0]).shape, &bs = f_.type(op.operands[1]).shape;
+    const int64_t m = f_.type(op.result).shape[0], n = f_.type(op.result).shape[1], k = ta ? a[0] : a[1];
+    Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
+    // A(i, p) and B(p, j) in storage order, whatever the transposes.
+    const std::vector<int64_t> aStrides = ta ? std::vector<int64_t>{1, a[1]} : std::vector<int64_t>{a[1], 1};
+    const std::vector<int64_t> bStrides = tb ? std::vector<int64_t>{1, bs[1]} : std::vector<int64_t>{bs[1], 1};
+    fill(C, m * n, 0.0);
+    llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
+    acc.setAllowReassoc(true);
+    loop(m, [&](Value *i) {
+      loop(k, [&](Value *p) {
+        Value *aip = load(A, offsetOf({i, p}, aStrides));
+        loop(n, [&](Value *j) {
+          Value *cOff = offsetOf({i, j}, {n, 1});
+          b_.setFastMathFlags(acc);
+          store(b_.CreateFAdd(load(C, cOff), b_.CreateFMul(aip, load(B, offsetOf({p, j}, bStrides)))), C, cOff);
+          b_.setFastMathFlags(saved);
+        });
+      });
+    });
+  }
+
+  void reduce(const ir::Op &op) {
+    const ir::TensorType &in = f_.type(op.operands[0]);
+    const ir::TensorType &out = f_.type(op.result);
+    const std::vector<int64_t> &axes = op.attrs.getInts("axes");
+    const ir::Shape outStrides = ir::stridesOf(out.shape), inStrides = ir::stridesOf(in.shape);
+    // Each input dimension's stride into the output: zero for a reduced axis.
+    std::vector<int64_t> toOut;
+    size_t kept = 0;
+    for (int64_t d = 0; d < in.rank(); ++d)
+      toOut.push_back(std::find(axes.begin(), axes.end(), d) != axes.end() ? 0 : outStrides[kept++]);
+    const bool isMax = op.kind == OpKind::ReduceMax;
+    fill(ptrOf(op.result), out.numElements(), isMax ? -std::numeric_limits<double>::infinity() : 0.0);
+    llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
+    acc.setAllowReassoc(true);
+    Value *src = ptrOf(op.operands[0]), *dst = ptrOf(op.result);
+    nest(in.shape, [&](const std::vector<Value *> &idx) {
+      Value *o = offsetOf(idx, toOut);
+      Value *x = load(src, offsetOf(idx, inStrides));
+      b_.setFastMathFlags(acc);
+      Value *r = isMax ? call(llvm::Intrinsic::maximum, {load(dst, o), x}) : b_.CreateFAdd(load(dst, o), x);
+      b_.setFastMathFlags(saved);
+      store(r, dst, o);
+    });
+    if (op.kind == OpKind::ReduceMean) {
+      int64_t count = in.numElements() / out.numElements();
+      loop(out.numElements(), [&](Value *i) { store(b_.CreateFDiv(load(dst, i), fc(static_cast<double>(count))), dst, i); });
+    }
+  }
+
+  void emitOp(const ir::Op &op) {
+    const ir::OpDef &def = ir::opDef(op.kind);
+    if (def.cls != ir::OpClass::Structural) return elementwise(op);
+    const ir::TensorType &t = f_.type(op.result);
+    switch (op.kind) {
+      case OpKind::Constant: return constant(op);
+      case OpKind::Reshape:
+        return loop(t.numElements(), [&](Value *i) { store(load(ptrOf(op.operands[0]), i), ptrOf(op.result), i); });
+      case OpKind::Broadcast: {
+        const ir::Shape xs = ir::stridesOf(f_.type(op.operands[0]).shape);
+        const std::vector<int64_t> &dims = op.attrs.getInts("dims");
+        std::vector<int64_t> strides(t.shape.size(), 0);
+        for (size_t i = 0; i < dims.size(); ++i) strides[dims[i]] = xs[i];
+        return stridedCopy(op, strides, 0);
+      }
+      case OpKind::Transpose: {
+        const ir::Shape xs = ir::stridesOf(f_.type(op.operands[0]).shape);
+        const std::vector<int64_t> &perm = op.attrs.getInts("perm");
+        std::vector<int64_t> strides;
+        for (int64_t p : perm) strides.push_back(xs[p]);
+        return stridedCopy(op, strides, 0);
+      }
+      case OpKind::Slice: {
+        const ir::Shape xs = ir::stridesOf(f_.type(op.operands[0]).shape);
+        const std::vector<int64_t> &start = op.attrs.getInts("start");
+        int64_t base = 0;
+        for (size_t d = 0; d < start.size(); ++d) base += start[d] * xs[d];
+        return stridedCopy(op, std::vector<int64_t>(xs.begin(), xs.end()), base);
+      }
+      case OpKind::Pad: {
+        fill(ptrOf(op.result), t.numElements(), 0.0);
+        const ir::Shape outStrides = ir::stridesOf(t.shape);
+        const ir::Shape &inShape = f_.type(op.operands[0]).shape;
+        const ir::Shape inStrides = ir::stridesOf(inShape);
+        const std::vector<int64_t> &low = op.attrs.getInts("low");
+        int64_t base = 0;
+        for (size_t d = 0; d < low.size(); ++d) base += low[d] * outStrides[d];
+        Value *in = ptrOf(op.operands[0]), *out = ptrOf(op.result);
+        return nest(inShape, [&](const std::vector<Value *> &idx) {
+          store(load(in, offsetOf(idx, inStrides)), out, offsetOf(idx, outStrides, base));
+        });
+      }
+      case OpKind::Concat: {
+        const int64_t axis = op.attrs.getInt("axis");
+        const ir::Shape outStrides = ir::stridesOf(t.shape);
+        int64_t offset = 0;
+        for (ir::Value v : op.operands) {
+          const ir::Shape &shape = f_.type(v).shape;
+          const ir::Shape inStrides = ir::stridesOf(shape);
+          Value *in = ptrOf(v), *out = ptrOf(op.result);
+          nest(shape, [&](const std::vector<Value *> &idx) {
+            store(load(in, offsetOf(idx, inStrides)), out, offsetOf(idx, outStrides, offset * outStrides[axis]));
+          });
+          offset += shape[axis];
+        }
+        return;
+      }
+      case OpKind::Matmul: return matmul(op);
+      case OpKind::ReduceSum:
+      case OpKind::ReduceMean:
+      case OpKind::ReduceMax: return reduce(op);
+      default: throw std::logic_error(std::string("backend: no rule for ") + ir::opName(op.kind));
+    }
+  }
+
+  const ir::Function &f_;
+  llvm::LLVMContext &ctx_;
+  std::unique_ptr<llvm::Module> module_;
+  llvm::IRBuilder<> b_;
+  std::string entry_;
+  llvm::Function *fn_ = nullptr;
+  std::vector<Value *> storage_;
+};
+
+}  // namespace
+
+EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry) {
+  return Emitter(f, ctx, entry).run();
+}
+
+}  // namespace gantry::backend

@@ -1,0 +1,30 @@
+// Lowers one IR function to an LLVM module (internal to backend/).
+//
+// The module holds one function `void ENTRY(float **buffers, float *arena)`: buffers[i] is parameter i, then
+// result j is buffers[params + j]; every op result lives in the arena at an offset fixed here (64-byte
+// aligned), and the results are copied out at the end. Each op is one loop nest over its output (elementwise
+// ops a flat loop the vectorizer widens; broadcasts, transposes, slices and reductions strided nests; matmul an
+// i-k-j nest whose inner loop runs along rows of B and the output). Fast-math flags: `contract` everywhere (FMA),
+// `reassoc` only on the accumulations of reductions and matmul (so they vectorize); nothing else, so NaN and inf
+// behave as in the interpreter.
+#pragma once
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <memory>
+#include <string>
+
+#include "ir/Module.h"
+
+namespace gantry::backend {
+
+struct EmittedModule {
+  std::unique_ptr<llvm::Module> module;
+  std::string entry;
+  size_t arenaFloats = 0;
+};
+
+EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry);
+
+}  // namespace gantry::backend

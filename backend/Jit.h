@@ -1,0 +1,51 @@
+// Native code for IR functions through LLVM 19: each function becomes one LLVM function of loop nests (one per
+// op), optimised at O3 for the host CPU (AVX-512 where present) and loaded with ORC's LLJIT.
+//
+// The compiled function computes in f32 (i1 values are stored as 0.0f / 1.0f). It takes one buffer per
+// parameter, in order, then one per result, each holding its tensor's elements in row-major order; intermediate
+// values live in an arena the CompiledFunction allocates once, so a call allocates nothing. Its results agree with
+// the double-precision interpreter within the tolerances in docs/performance.md ("Accuracy").
+//
+// This header exposes no LLVM type: LLVM headers are included in backend/*.cpp only.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/Interpreter.h"
+#include "ir/Module.h"
+
+namespace gantry::backend {
+
+class CompiledFunction {
+ public:
+  ~CompiledFunction();
+  CompiledFunction(const CompiledFunction &) = delete;
+  CompiledFunction &operator=(const CompiledFunction &) = delete;
+
+  const ir::Function &function() const;
+  double compileSeconds() const;
+  size_t arenaBytes() const;
+
+  // Runs on raw buffers: one per parameter, then one per result, sized as their types say.
+  void run(float *const *buffers);
+  // Convenience for tests and tools: converts to and from the interpreter's double-precision tensors.
+  std::vector<ir::Tensor> run(std::span<const ir::Tensor> args);
+
+  struct Impl;
+  explicit CompiledFunction(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Compiles `f` (which must verify) into native code.
+std::unique_ptr<CompiledFunction> compile(const ir::Function &f);
+
+// The LLVM IR of `f`, before or after the O3 pipeline; and the host assembly.
+std::string llvmIr(const ir::Function &f, bool optimized);
+std::string assembly(const ir::Function &f);
+
+}  // namespace gantry::backend
