@@ -74,6 +74,7 @@ struct LossesStmt {  // `losses hinge`: both losses from a named family
   Name family;
 };
 struct UnrollStmt {
+  SourceRange keyword;
   Name net;
   ExprPtr steps;
   std::vector<Arg> options;  // order: first | second, fresh: true | false

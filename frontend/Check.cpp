@@ -216,7 +216,7 @@ std::string shapeText(const ExprShape &s) { return fmt::format("[{}]", fmt::join
 
 std::string rangeText(const ParamSpec &p) {
   bool hasLo = p.lo > -kInf, hasHi = p.hi < kInf;
-  auto n = [](double v) { return fmt::format("{}", v); };
+  auto n = [&](double v) { return p.kind == PK::Int ? fmt::format("{}", static_cast<long long>(v)) : fmt::format("{}", v); };
   if (hasLo && hasHi) {
     if (p.kind == PK::Int) return fmt::format("from {} to {}", n(p.lo), n(p.hi));
     return fmt::format("in {}{}, {}{}", p.loOpen ? "(" : "[", n(p.lo), n(p.hi), p.hiOpen ? ")" : "]");
@@ -299,7 +299,9 @@ class Checker {
           return false;
         }
         if (p.kind == PK::Int && (!c.isInteger || std::floor(c.number) != c.number)) {
-          error(value, fmt::format("{} must be an integer, got {}", what, got));
+          bool integral = std::floor(c.number) == c.number && std::abs(c.number) < 1e15;
+          error(value, integral ? fmt::format("{} must be an integer, got {} (write {})", what, got, static_cast<long long>(c.number))
+                                : fmt::format("{} must be an integer, got {}", what, got));
           return false;
         }
         if (c.number < p.lo || c.number > p.hi || (p.loOpen && c.number == p.lo) || (p.hiOpen && c.number == p.hi)) {
@@ -542,6 +544,9 @@ class Checker {
     if (!prog_.data.empty() && n.var.text == prog_.data[0].var.text) {
       error(n.var.range, fmt::format("'{}' is already the data's name", n.var.text));
       note(prog_.data[0].var.range, "the data is declared here");
+      out_.noise.var.clear();  // no network is then taken for the generator, which would only cascade
+      noiseClash_ = true;
+      return;
     }
     std::optional<Bound> b = bindBuiltin(*n.dist, noiseSources(), "noise distribution", "noise.");
     if (!b) return;
@@ -619,8 +624,8 @@ class Checker {
       spec.inWidth = isGen ? out_.noise.dim : isDisc ? out_.data.dim : 0;
       // Declared output width.
       std::optional<Const> w = constant(*n.width);
-      ParamSpec widthSpec = intIn("width", std::nullopt, 1, kMaxWidth);
-      bool widthOk = w && fits(*n.width, *w, widthSpec, "->");
+      ParamSpec widthSpec = intIn("output width", std::nullopt, 1, kMaxWidth);
+      bool widthOk = w && fits(*n.width, *w, widthSpec, n.name.text);
       if (widthOk) spec.outWidth = static_cast<int64_t>(w->number);
       // Initialisation.
       if (n.init) {
@@ -631,12 +636,12 @@ class Checker {
         }
       }
       // Layers.
-      std::set<std::string> layerNames;
+      std::map<std::string, SourceRange> layerNames;
       int linearCount = 0;
       bool layersOk = true;  // a layer already reported is missing from the steps: its width is unknown
       for (const Layer &l : n.layers) {
         size_t before = spec.steps.size();
-        std::string name = l.name.empty() ? fmt::format("l{}", linearCount + 1) : l.name.text;
+        std::string name = l.name.empty() ? fmt::format("l{}", linearCount) : l.name.text;
         if (!layerSteps(*l.expr, spec.steps, name)) {
           layersOk = false;
           continue;
@@ -647,8 +652,13 @@ class Checker {
           error(l.name.range, fmt::format("layer name '{}' must name exactly one linear layer", l.name.text));
           continue;
         }
-        if (linears == 1 && !layerNames.insert(name).second)
-          error(l.name.empty() ? l.expr->range : l.name.range, fmt::format("layer name '{}' is used twice in '{}'", name, n.name.text));
+        SourceRange at = l.name.empty() ? l.expr->range : l.name.range;
+        if (linears == 1) {
+          if (auto [it, fresh] = layerNames.insert({name, at}); !fresh) {
+            error(at, fmt::format("layer name '{}' is used twice in '{}'", name, n.name.text));
+            note(it->second, "first used here");
+          }
+        }
         linearCount += linears;
       }
       const LayerStep *last = nullptr;
@@ -672,6 +682,7 @@ class Checker {
         out_.generator = spec;
       } else if (isDisc) {
         if (disc) {
+          if (noiseClash_) continue;  // the networks' inputs cannot be told apart: already reported
           error(n.name.range, fmt::format("two networks take the data '{}': '{}' and '{}'", out_.data.var, disc->name.text, n.name.text));
           note(disc->name.range, fmt::format("{} is defined here", disc->name.text));
           continue;
@@ -689,6 +700,7 @@ class Checker {
     if (gen && out_.generator.outWidth && out_.data.dim && out_.generator.outWidth != out_.data.dim) {
       error(*gen->width, fmt::format("generator '{}' makes samples of width {}, but the data '{}' has width {}",
                                      gen->name.text, out_.generator.outWidth, out_.data.var, out_.data.dim));
+      out_.generator.outWidth = 0;  // unknown from here on: D(G(z)) would only repeat this error
     }
     gen_ = gen;
     disc_ = disc;
@@ -900,12 +912,29 @@ class Checker {
     if (s && !s->empty())
       error(*value, fmt::format("the loss of '{}' must be a scalar, but it has shape {}; reduce it with mean(...) or sum(...)",
                                 net->name.text, shapeText(*s)));
+    else if (s && !applies(*value, net->name.text))
+      error(*value, fmt::format("the loss of '{}' does not depend on '{}': it never applies {}, directly or through a 'let'",
+                                net->name.text, net->name.text, net->name.text));
+  }
+
+  // Whether `e` applies the network `net`, itself or through the lets it names.
+  bool applies(const Expr &e, const std::string &net) const {
+    if (e.kind == Expr::Kind::Call && e.text == net) return true;
+    if (e.kind == Expr::Kind::Name)
+      for (const LetStmt *let : out_.lets)
+        if (let->name.text == e.text) return applies(*let->value, net);
+    if (e.lhs && applies(*e.lhs, net)) return true;
+    if (e.rhs && applies(*e.rhs, net)) return true;
+    for (const Arg &a : e.args)
+      if (applies(*a.value, net)) return true;
+    return false;
   }
 
   void checkObjective() {
     if (!out_.data.var.empty()) scope_[out_.data.var] = {{out_.train.batch, out_.data.dim}, prog_.data[0].var.range};
     if (!out_.noise.var.empty()) scope_[out_.noise.var] = {{out_.train.batch, out_.noise.dim}, prog_.noise[0].var.range};
     bool sawUnroll = false, sawNCritic = false, sawFamily = false;
+    SourceRange firstUnroll, firstNCritic;
     std::map<std::string, SourceRange> penaltiesSeen;
     for (const ObjectiveStmt &stmt : prog_.objective) {
       if (const auto *let = std::get_if<LetStmt>(&stmt)) {
@@ -913,6 +942,9 @@ class Checker {
         for (const NetDecl &n : prog_.nets) clash = clash || n.name.text == let->name.text;
         if (clash) {
           error(let->name.range, fmt::format("'{}' is already defined", let->name.text));
+          if (auto it = scope_.find(let->name.text); it != scope_.end()) note(it->second.declared, fmt::format("{} is defined here", let->name.text));
+          for (const NetDecl &n : prog_.nets)
+            if (n.name.text == let->name.text) note(n.name.range, fmt::format("{} is a network, defined here", n.name.text));
           continue;
         }
         if (std::optional<ExprShape> s = shapeOf(*let->value)) {
@@ -928,10 +960,12 @@ class Checker {
         expandFamily(*fam);
       } else if (const auto *u = std::get_if<UnrollStmt>(&stmt)) {
         if (sawUnroll) {
-          error(u->net.range, "'unroll' is given twice");
+          error(u->keyword, "'unroll' is given twice");
+          note(firstUnroll, "first given here");
           continue;
         }
         sawUnroll = true;
+        firstUnroll = u->keyword;
         if (!netNamed(u->net, "unroll", true)) continue;
         const Expr *steps = takeOverride("unroll.steps");
         if (!steps) steps = u->steps.get();
@@ -955,9 +989,11 @@ class Checker {
       } else if (const auto *nc = std::get_if<NCriticStmt>(&stmt)) {
         if (sawNCritic) {
           error(nc->keyword, "'n_critic' is given twice");
+          note(firstNCritic, "first given here");
           continue;
         }
         sawNCritic = true;
+        firstNCritic = nc->keyword;
         const Expr *value = takeOverride("n_critic");
         if (!value) value = nc->value.get();
         std::optional<Const> c = constant(*value);
@@ -998,6 +1034,7 @@ class Checker {
   CheckedProgram out_;
   const NetDecl *gen_ = nullptr, *disc_ = nullptr;
   std::map<std::string, Scope> scope_;
+  bool noiseClash_ = false;
   std::set<std::string> failedLets_;  // defined by a 'let' whose value has an error (already reported)
   SourceRange dLossAt_, gLossAt_;
 };

@@ -68,6 +68,12 @@ class Parser {
     diags_.error(at.range, std::move(msg));
     throw SyntaxError{};
   }
+  // An error for a missing closing bracket, with a note where the bracket opened.
+  [[noreturn]] void unmatched(SourceRange open, const std::string &what, const char *noteText) {
+    diags_.error(cur().range, fmt::format("expected {}, found {}", what, describe(cur(), !origin_.empty())));
+    if (origin_.empty()) diags_.note(open, noteText);
+    throw SyntaxError{};
+  }
   [[noreturn]] void expected(const std::string &what) { fail(cur(), fmt::format("expected {}, found {}", what, describe(cur(), !origin_.empty()))); }
   void expectPunct(const char *p) {
     if (!atPunct(p)) expected(fmt::format("'{}'", p));
@@ -156,10 +162,11 @@ class Parser {
   // '{' { statement } '}', each statement parsed by `stmt`, with recovery per statement.
   template <class F>
   void block(F stmt) {
+    SourceRange open = cur().range;
     expectPunct("{");
     skipSeparators();
     while (!atPunct("}")) {
-      if (at(Tok::End)) expected("'}' to close the block");
+      if (at(Tok::End)) unmatched(open, "'}' to close the block", "the block opens here");
       try {
         stmt();
       } catch (const SyntaxError &) {
@@ -220,6 +227,7 @@ class Parser {
     } else if (atKeyword("unroll")) {
       take();
       UnrollStmt s;
+      s.keyword = toks_[pos_ - 1].range;
       s.net = name("the network to unroll, as in 'unroll D 5'");
       s.steps = expr();
       while (atPunct(",") || at(Tok::Ident)) {
@@ -305,9 +313,16 @@ class Parser {
     return additive();
   }
 
+  // A chain a + b + c ... nests one level per operator (the tree leans left), so it counts towards the limit.
+  void chainLink(int &links) {
+    if (depth_ + ++links > kMaxNesting) fail(cur(), fmt::format("expression nested too deeply (more than {} levels)", kMaxNesting));
+  }
+
   ExprPtr additive() {
     ExprPtr lhs = multiplicative();
+    int links = 0;
     while (atPunct("+") || atPunct("-")) {
+      chainLink(links);
       Token op = take();  // before parsing the right side (argument order is unspecified)
       lhs = binary(std::move(lhs), op, multiplicative());
     }
@@ -316,7 +331,9 @@ class Parser {
 
   ExprPtr multiplicative() {
     ExprPtr lhs = unary();
+    int links = 0;
     while (atPunct("*") || atPunct("/")) {
+      chainLink(links);
       Token op = take();
       lhs = binary(std::move(lhs), op, unary());
     }
@@ -378,7 +395,7 @@ class Parser {
     if (atPunct("(")) {
       Token open = take();
       ExprPtr inner = expr();
-      if (!atPunct(")")) expected("')'");
+      if (!atPunct(")")) unmatched(open.range, "')'", "to match this '('");
       Token close = take();
       extend(*inner, close.range);
       if (inner->range.begin.line == open.range.begin.line) inner->range.begin = open.range.begin;
@@ -389,7 +406,7 @@ class Parser {
 
   ExprPtr callRest(ExprPtr callee) {
     ExprPtr e = make(Expr::Kind::Call, callee->range, callee->text);
-    take();  // '('
+    SourceRange open = take().range;  // '('
     while (!atPunct(")")) {
       Arg a;
       if (at(Tok::Ident) && toks_[pos_ + 1].kind == Tok::Punct && toks_[pos_ + 1].text == ":") {
@@ -401,7 +418,7 @@ class Parser {
       if (atPunct(",")) {
         take();
       } else if (!atPunct(")")) {
-        expected("',' or ')'");
+        unmatched(open, "',' or ')'", "to match this '('");
       }
     }
     extend(*e, take().range);
@@ -419,6 +436,11 @@ class Parser {
 
 Program parseProgram(std::string_view source, DiagnosticList &diags) {
   std::vector<Token> tokens = lex(source, diags);
+  if (diags.hasErrors()) {  // a bad character or number only makes the parser's errors that follow confusing
+    Program empty;
+    empty.file = diags.file();
+    return empty;
+  }
   return Parser(std::move(tokens), diags).program();
 }
 

@@ -39,7 +39,6 @@ class Simplifier {
       case OpKind::Pow:
         if (is(x[1], 1)) return x[0];
         if (is(x[1], 2)) return b_.unary(OpKind::Square, x[0]);
-        if (is(x[1], 0.5)) return b_.unary(OpKind::Sqrt, x[0]);
         return elementwiseOnBroadcasts(op, x);
       case OpKind::Max:
       case OpKind::Min:
@@ -56,7 +55,10 @@ class Simplifier {
       case OpKind::Reshape: {
         const ir::TensorType want = typeOfOld(op.result);
         if (type(x[0]) == want) return x[0];
-        if (const ir::Op *inner = def(x[0]); inner && inner->kind == OpKind::Reshape) return b_.reshape(inner->operands[0], want.shape);
+        if (const ir::Op *inner = def(x[0]); inner && inner->kind == OpKind::Reshape) {
+          Value base = inner->operands[0];
+          return type(base) == want ? base : b_.reshape(base, want.shape);
+        }
         return std::nullopt;
       }
       case OpKind::Broadcast:

@@ -42,7 +42,7 @@ bool addLossGradients(ir::Module &m) {
     std::vector<ir::Value> wrt;
     std::vector<std::string> names;
     for (const ir::Param &p : f.params) {
-      if (p.role == ir::ParamRole::Param && targets.count(f.nameOf(p.value))) {
+      if (p.role == ir::ParamRole::Param && f.type(p.value).dtype == ir::DType::F32 && targets.count(f.nameOf(p.value))) {
         wrt.push_back(p.value);
         names.push_back(f.nameOf(p.value));
       }

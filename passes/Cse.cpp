@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "passes/Rewriter.h"
@@ -9,10 +10,18 @@
 namespace gantry::passes {
 namespace {
 
-// A canonical text for an op of the new function: kind, operand ids, every attribute, result type.
+bool commutes(ir::OpKind k) {
+  return k == ir::OpKind::Add || k == ir::OpKind::Mul || k == ir::OpKind::Max || k == ir::OpKind::Min;
+}
+
+// A canonical text for an op of the new function: kind, operand ids (sorted for commutative ops, so x + y and
+// y + x meet), every attribute, result type.
 std::string keyOf(const ir::Function &f, const ir::Op &op) {
   std::string key = ir::opName(op.kind);
-  for (ir::Value v : op.operands) key += fmt::format(" %{}", v.id);
+  std::vector<uint32_t> ids;
+  for (ir::Value v : op.operands) ids.push_back(v.id);
+  if (commutes(op.kind)) std::sort(ids.begin(), ids.end());
+  for (uint32_t id : ids) key += fmt::format(" %{}", id);
   for (const auto &[name, value] : op.attrs.entries()) key += fmt::format(" {}={}", name, ir::attrValueStr(value));
   return key + " : " + f.type(op.result).str();
 }

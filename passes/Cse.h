@@ -1,6 +1,7 @@
 // cse: common-subexpression elimination.
 //
-// Two ops are the same computation when they have the same kind, the same operands (after earlier merges), the
+// Two ops are the same computation when they have the same kind, the same operands (after earlier merges; in any
+// order for add, mul, max and min, which commute exactly in IEEE arithmetic), the
 // same attributes and the same result type; the later one is replaced by the earlier. Ops are pure and every
 // random draw is a parameter, so merging never changes what a function computes. Constants with equal values
 // merge too (NaN constants included: they compute the same NaN).

@@ -84,12 +84,14 @@ TEST_CASE("independent syntax errors are all reported, with carets", "[frontend]
   CHECK(errors == std::vector<std::string>{
                       "t.gan:6:21: error: expected an expression, found ')'",
                       "t.gan:8:1: error: expected ',' or ')', found 'unroll'",
+                      "t.gan:7:14: note: to match this '('",
                   });
   DiagnosticList list("t.gan");
   parseProgram(text, list);
   const std::string expected =
       "t.gan:6:21: error: expected an expression, found ')'\nloss D = mean(D(x) +)\n                    ^\n"
-      "t.gan:8:1: error: expected ',' or ')', found 'unroll'\nunroll D\n^~~~~~\n";
+      "t.gan:8:1: error: expected ',' or ')', found 'unroll'\nunroll D\n^~~~~~\n"
+      "t.gan:7:14: note: to match this '('\nloss G = mean(G(z)\n             ^\n";
   CHECK(list.render(text) == expected);
 }
 
@@ -124,7 +126,7 @@ TEST_CASE("the checker infers widths, names layers and fills defaults", "[fronte
   CHECK(c.discriminator.steps[1].alpha == 0.2);
   CHECK(c.discriminator.steps[2].activation == "elu");
   CHECK(c.discriminator.steps[2].alpha == 1.0);
-  CHECK(c.discriminator.steps[3].name == "l2");
+  CHECK(c.discriminator.steps[3].name == "l1");  // counted from 0, as PyTorch's nn.Sequential does
   CHECK_FALSE(c.discriminator.steps[3].bias);
   CHECK(c.generator.init.kind == "he");
   CHECK(c.train.batch == 8);
@@ -196,7 +198,7 @@ struct Tiny {
   std::vector<double> x = {-2.5, 0.5, 3.0}, z = {0.3, -1.2, 2.0};
   double a = 0.7, c = -0.4, w = 1.3, b = 0.2;
 
-  // Arguments of @D.loss / @G.loss: x, z, G.l1.w, G.l1.b, D.l1.w, D.l1.b (then any draws).
+  // Arguments of @D.loss / @G.loss: x, z, G.l0.w, G.l0.b, D.l0.w, D.l0.b (then any draws).
   std::vector<ir::Tensor> args() const {
     return {ir::Tensor::f32({3, 1}, x), ir::Tensor::f32({3, 1}, z), ir::Tensor::f32({1, 1}, {a}), ir::Tensor::f32({1}, {c}),
             ir::Tensor::f32({1, 1}, {w}), ir::Tensor::f32({1}, {b})};
