@@ -29,6 +29,9 @@ class Emitter {
     auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr}, false);
     fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry_, module_.get());
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    // LLVM's tuning for many AVX-512 CPUs prefers 256-bit vectors; Gantry's loops are long and regular, so use
+    // the full width wherever the target has it (the attribute is ignored elsewhere).
+    fn_->addFnAttr("prefer-vector-width", "512");
     llvm::Argument *buffers = fn_->getArg(0), *arena = fn_->getArg(1);
     buffers->setName("buffers");
     arena->setName("arena");

@@ -84,7 +84,7 @@ Value *emitLog(llvm::IRBuilder<> &b, Value *x) {
 Value *emitLog1p(llvm::IRBuilder<> &b, Value *y) {
   Value *u = b.CreateFAdd(y, c(b, 1.0));
   Value *um1 = b.CreateFSub(u, c(b, 1.0));
-  Value *general = b.CreateFDiv(b.CreateFMul(emitLog(b, u), y), um1);
+  Value *general = b.CreateFMul(emitLog(b, u), b.CreateFDiv(y, um1));  // the ratio is near 1: no overflow
   Value *r = b.CreateSelect(b.CreateFCmpOEQ(um1, c(b, 0.0)), y, general);
   r = b.CreateSelect(b.CreateFCmpOEQ(u, c(b, 0.0)), c(b, -std::numeric_limits<double>::infinity()), r);
   return b.CreateSelect(b.CreateFCmpOEQ(y, c(b, std::numeric_limits<double>::infinity())), y, r);
@@ -94,7 +94,7 @@ Value *emitLog1p(llvm::IRBuilder<> &b, Value *y) {
 Value *emitExpm1(llvm::IRBuilder<> &b, Value *x) {
   Value *u = emitExp(b, x);
   Value *um1 = b.CreateFSub(u, c(b, 1.0));
-  Value *general = b.CreateFDiv(b.CreateFMul(um1, x), emitLog(b, u));
+  Value *general = b.CreateFMul(um1, b.CreateFDiv(x, emitLog(b, u)));  // the ratio is near 1: no overflow
   Value *r = b.CreateSelect(b.CreateFCmpOEQ(um1, c(b, 0.0)), x, general);
   r = b.CreateSelect(b.CreateFCmpOEQ(um1, c(b, -1.0)), c(b, -1.0), r);
   return b.CreateSelect(b.CreateFCmpOEQ(u, c(b, std::numeric_limits<double>::infinity())), u, r);

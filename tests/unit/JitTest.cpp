@@ -1,0 +1,239 @@
+// The JIT against the double-precision interpreter: every op at sizes that exercise vector remainders (1, 7, 17,
+// 129), special values (±0, ±inf, NaN, the ends of exp's range), whole example models with their first- and
+// second-order gradients, and the vector registers in the emitted assembly.
+//
+// The interpreter is given the same f32-rounded inputs as the JIT, so differences come from f32 arithmetic
+// alone. Tolerances (docs/performance.md, "Accuracy"): elementwise ops within 4e-6 relative + 1e-37 absolute
+// (a few f32 ulps; exp, log and tanh are polynomial approximations); sums and products within 1e-5 of the sum of
+// magnitudes of their terms; whole models within 1e-4 in norm per result.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "backend/Jit.h"
+#include "backend/Target.h"
+#include "frontend/Frontend.h"
+#include "ir/Builder.h"
+#include "ir/Interpreter.h"
+#include "passes/PassManager.h"
+#include "runtime/Arguments.h"
+#include "support/Files.h"
+
+using namespace gantry;
+using ir::OpKind;
+using ir::TensorType;
+
+namespace {
+
+// Rounds every element to f32, as the JIT sees it.
+ir::Tensor asF32(ir::Tensor t) {
+  for (double &v : t.data) v = static_cast<float>(v);
+  return t;
+}
+
+struct Run {
+  std::vector<ir::Tensor> jit, ref;
+};
+
+Run runBoth(const ir::Function &f, std::vector<ir::Tensor> args) {
+  for (ir::Tensor &a : args) a = asF32(std::move(a));
+  std::unique_ptr<backend::CompiledFunction> c = backend::compile(f);
+  return {c->run(args), ir::evaluate(f, args)};
+}
+
+bool closeElement(double got, double want, double rtol, double atol) {
+  if (std::isnan(want)) return std::isnan(got);
+  if (std::isinf(want)) return got == want;
+  return std::abs(got - want) <= rtol * std::abs(want) + atol;
+}
+
+// Every element within tolerance; on failure, names the first bad element.
+void checkClose(const ir::Tensor &got, const ir::Tensor &want, double rtol, double atol) {
+  REQUIRE(got.data.size() == want.data.size());
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < got.data.size(); ++i)
+    if (!closeElement(got.data[i], want.data[i], rtol, atol) && bad++ == 0) first = i;
+  INFO("first mismatch at " << first << ": jit " << got.data[first] << ", interpreter " << want.data[first]);
+  CHECK(bad == 0);
+}
+
+ir::Tensor randomTensor(const TensorType &t, std::mt19937 &rng, double lo, double hi) {
+  std::uniform_real_distribution<double> u(lo, hi);
+  ir::Tensor x = ir::Tensor::zeros(t);
+  for (double &v : x.data) v = u(rng);
+  return x;
+}
+
+// A one-op function over fresh input parameters.
+ir::Function oneOp(OpKind kind, const std::vector<TensorType> &inputs, ir::Attrs attrs = {},
+                   std::optional<TensorType> declared = std::nullopt) {
+  ir::Function f;
+  f.name = ir::opName(kind);
+  ir::Builder b(f);
+  std::vector<ir::Value> operands;
+  for (size_t i = 0; i < inputs.size(); ++i) operands.push_back(b.param("x" + std::to_string(i), inputs[i], ir::ParamRole::Input));
+  b.result("out", b.create(kind, operands, std::move(attrs), std::move(declared)));
+  return f;
+}
+
+constexpr double kRtol = 4e-6, kAtol = 1e-37;
+const std::vector<int64_t> kSizes = {1, 7, 17, 129};
+
+// The domain each unary op is tested on (away from where f32 rounding of the input alone dominates).
+std::pair<double, double> domainOf(OpKind k) {
+  switch (k) {
+    case OpKind::Log:
+    case OpKind::Sqrt:
+    case OpKind::Rsqrt: return {1e-3, 50.0};
+    case OpKind::Log1p: return {-0.9, 20.0};
+    case OpKind::Exp:
+    case OpKind::Expm1: return {-20.0, 20.0};
+    default: return {-8.0, 8.0};
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every elementwise op matches the interpreter at every vector remainder", "[jit][elementwise]") {
+  std::mt19937 rng(1);
+  for (const ir::OpDef &def : ir::allOps()) {
+    if (def.cls == ir::OpClass::Structural) continue;
+    for (int64_t n : kSizes) {
+      for (const ir::Shape &shape : {ir::Shape{n}, ir::Shape{3, n}}) {
+        INFO(def.name << " on " << ir::shapeStr(shape));
+        TensorType t = TensorType::f32(shape);
+        std::vector<ir::Tensor> args;
+        std::vector<TensorType> types;
+        ir::Attrs attrs;
+        if (def.cls == ir::OpClass::Select) {
+          ir::Tensor c = ir::Tensor::zeros(TensorType::i1(shape));
+          for (size_t i = 0; i < c.data.size(); ++i) c.data[i] = rng() % 2;
+          args = {c, randomTensor(t, rng, -5, 5), randomTensor(t, rng, -5, 5)};
+          types = {c.type, t, t};
+        } else {
+          auto [lo, hi] = domainOf(def.kind);
+          if (def.kind == OpKind::Pow) lo = 0.1, hi = 4.0;
+          for (int i = 0; i < def.minOperands; ++i) {
+            args.push_back(randomTensor(t, rng, lo, hi));
+            types.push_back(t);
+          }
+          if (def.kind == OpKind::Compare) attrs.set("pred", ir::Symbol{"lt"});
+        }
+        if (def.kind == OpKind::Compare) {
+          for (const char *pred : {"eq", "ne", "lt", "le", "gt", "ge"}) {
+            attrs.set("pred", ir::Symbol{pred});
+            args[1].data[0] = args[0].data[0];  // one tie, so eq/le/ge see a true
+            Run r = runBoth(oneOp(def.kind, types, attrs), args);
+            checkClose(r.jit[0], r.ref[0], 0, 0);
+          }
+          continue;
+        }
+        Run r = runBoth(oneOp(def.kind, types, attrs), args);
+        checkClose(r.jit[0], r.ref[0], kRtol, kAtol);
+      }
+    }
+  }
+}
+
+TEST_CASE("special values: signed zeros, infinities, NaN and the ends of the f32 range", "[jit][elementwise]") {
+  const std::vector<double> specials = {0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 1e-8, 0.5, -0.6, 0.62, 0.63, 2.0, -3.0, 10.0,
+                                        -10.0, 20.0, 80.0, 88.5, 88.8, 89.0, -87.0, -100.0, -104.0, -200.0, 1e30, -1e30,
+                                        INFINITY, -INFINITY, NAN, 1e-40, 3.0e38};
+  const int64_t n = static_cast<int64_t>(specials.size());
+  for (OpKind k : {OpKind::Neg, OpKind::Exp, OpKind::Expm1, OpKind::Log, OpKind::Log1p, OpKind::Sqrt, OpKind::Rsqrt,
+                   OpKind::Tanh, OpKind::Sigmoid, OpKind::Relu, OpKind::Abs, OpKind::Sign, OpKind::Softplus, OpKind::Square,
+                   OpKind::StopGradient}) {
+    INFO(ir::opName(k));
+    Run r = runBoth(oneOp(k, {TensorType::f32({n})}), {ir::Tensor::f32({n}, specials)});
+    // Results that overflow or underflow f32 while the double result does not are compared as f32 would round.
+    ir::Tensor want = asF32(r.ref[0]);
+    checkClose(r.jit[0], want, kRtol, 1e-38);
+  }
+  for (OpKind k : {OpKind::Max, OpKind::Min, OpKind::Add, OpKind::Mul, OpKind::Div}) {
+    INFO(ir::opName(k));
+    std::vector<double> b(specials.rbegin(), specials.rend());
+    Run r = runBoth(oneOp(k, {TensorType::f32({n}), TensorType::f32({n})}), {ir::Tensor::f32({n}, specials), ir::Tensor::f32({n}, b)});
+    checkClose(r.jit[0], asF32(r.ref[0]), kRtol, 1e-38);
+  }
+}
+
+TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes", "[jit][structural]") {
+  std::mt19937 rng(2);
+  auto check = [&](const ir::Function &f, double rtol, double atol) {
+    INFO(f.name);
+    std::vector<ir::Tensor> args;
+    for (const ir::Param &p : f.params) args.push_back(randomTensor(f.type(p.value), rng, -2, 2));
+    Run r = runBoth(f, args);
+    checkClose(r.jit[0], r.ref[0], rtol, atol);
+  };
+  for (int64_t n : kSizes) {
+    INFO("n = " << n);
+    auto t = [](ir::Shape s) { return TensorType::f32(std::move(s)); };
+    check(oneOp(OpKind::Broadcast, {t({n})}, {{"dims", std::vector<int64_t>{1}}}, t({5, n})), 0, 0);
+    check(oneOp(OpKind::Broadcast, {t({n})}, {{"dims", std::vector<int64_t>{0}}}, t({n, 3})), 0, 0);
+    check(oneOp(OpKind::Broadcast, {t({})}, {{"dims", std::vector<int64_t>{}}}, t({2, n})), 0, 0);
+    check(oneOp(OpKind::Reshape, {t({3, n})}, {}, t({n, 3})), 0, 0);
+    check(oneOp(OpKind::Transpose, {t({3, n})}, {{"perm", std::vector<int64_t>{1, 0}}}), 0, 0);
+    check(oneOp(OpKind::Transpose, {t({2, n, 3})}, {{"perm", std::vector<int64_t>{2, 0, 1}}}), 0, 0);
+    check(oneOp(OpKind::Concat, {t({2, n}), t({3, n})}, {{"axis", int64_t{0}}}), 0, 0);
+    check(oneOp(OpKind::Concat, {t({2, n}), t({2, 5})}, {{"axis", int64_t{1}}}), 0, 0);
+    check(oneOp(OpKind::Slice, {t({4, n + 2})}, {{"start", std::vector<int64_t>{1, 1}}, {"limit", std::vector<int64_t>{3, n + 1}}}), 0, 0);
+    check(oneOp(OpKind::Pad, {t({2, n})}, {{"low", std::vector<int64_t>{1, 2}}, {"high", std::vector<int64_t>{0, 3}}}), 0, 0);
+    check(oneOp(OpKind::Constant, {}, {{"value", 0.25}}, t({3, n})), 0, 0);
+    for (OpKind k : {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax})
+      for (const std::vector<int64_t> &axes : {std::vector<int64_t>{0}, {1}, {0, 1}, {}})
+        check(oneOp(k, {t({5, n})}, {{"axes", axes}}), 1e-5, 1e-5 * static_cast<double>(5 * n));
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t m = 5, k = n + 2;
+        TensorType a = ta ? t({k, m}) : t({m, k}), bt = tb ? t({n, k}) : t({k, n});
+        check(oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}}), 1e-5, 1e-5 * 2 * static_cast<double>(k));
+      }
+  }
+  // A dense constant that does not fill whole vectors.
+  std::vector<double> values(37);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = 0.5 * static_cast<double>(i) - 3;
+  check(oneOp(OpKind::Constant, {}, {{"value", values}}, TensorType::f32({37})), 0, 0);
+}
+
+TEST_CASE("whole examples: forward passes, gradients and second-order gradients", "[jit][models]") {
+  const char *testsDir = std::getenv("GANTRY_TESTS_DIR");
+  REQUIRE(testsDir != nullptr);
+  for (const char *name : {"ring8_unrolled", "custom_penalty_ring8", "bimodal1d"}) {
+    std::string path = std::string(testsDir) + "/../examples/" + name + ".gan";
+    ir::Module m = frontend::compile({path, readFile(path)}, {"train.batch=7"});
+    passes::runPipeline(m, passes::parsePipeline("default"));
+    for (const ir::Function &f : m.functions) {
+      Run r = runBoth(f, runtime::sampleArguments(f, 5));
+      for (size_t j = 0; j < r.ref.size(); ++j) {
+        double diff = 0, norm = 0;
+        for (size_t i = 0; i < r.ref[j].data.size(); ++i) {
+          diff += (r.jit[j].data[i] - r.ref[j].data[i]) * (r.jit[j].data[i] - r.ref[j].data[i]);
+          norm += r.ref[j].data[i] * r.ref[j].data[i];
+        }
+        INFO(name << " @" << f.name << " result " << f.results[j].name);
+        CHECK(std::sqrt(diff) <= 1e-4 * std::max(1e-3, std::sqrt(norm)));
+      }
+    }
+  }
+}
+
+TEST_CASE("the emitted code uses the host's widest vector registers", "[jit][assembly]") {
+  backend::HostTarget host = backend::detectHost();
+  if (!host.has("avx512f") && !host.has("avx2")) {
+    WARN("host has neither AVX-512 nor AVX2: nothing to check");
+    return;
+  }
+  const char *reg = host.has("avx512f") ? "zmm" : "ymm";
+  ir::Function add = oneOp(OpKind::Add, {TensorType::f32({4096}), TensorType::f32({4096})});
+  ir::Function tanh = oneOp(OpKind::Tanh, {TensorType::f32({4096})});
+  ir::Function mm = oneOp(OpKind::Matmul, {TensorType::f32({128, 128}), TensorType::f32({128, 128})});
+  for (const ir::Function *f : {&add, &tanh, &mm}) {
+    INFO(f->name);
+    std::string text = backend::assembly(*f);
+    CHECK(text.find(reg) != std::string::npos);
+  }
+  CHECK(backend::assembly(mm).find("vfmadd") != std::string::npos);
+}
