@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <string>
 
+#include "backend/Jit.h"
 #include "backend/Target.h"
 #include "frontend/AstPrinter.h"
 #include "frontend/Frontend.h"
@@ -124,7 +125,7 @@ int runIr(const IrOptions &o) {
   gantry::ir::Module m;
   if (isGanFile(o.path)) {
     if (o.emit == "ast") {
-      if (o.eval) throw gantry::FileError("--eval needs --emit=ir");
+      if (o.eval) throw UsageError("--eval needs --emit=ir, not --emit=ast");
       emit(gantry::frontend::printAst(gantry::frontend::parse(src)), o.outPath);
       return 0;
     }
@@ -135,6 +136,14 @@ int runIr(const IrOptions &o) {
     m = gantry::ir::parseModule(src.text, o.path);
   }
   runPasses(m, o);
+  if (o.emit == "llvm" || o.emit == "asm") {
+    if (o.eval) throw UsageError(fmt::format("--eval needs --emit=ir, not --emit={}", o.emit));
+    std::string text;
+    for (const gantry::ir::Function &f : m.functions)
+      text += o.emit == "llvm" ? gantry::backend::llvmIr(f, true) : gantry::backend::assembly(f);
+    emit(text, o.outPath);
+    return 0;
+  }
   emit(o.eval ? evaluateModule(m, o.seed) : gantry::ir::print(m), o.outPath);
   return 0;
 }
@@ -172,8 +181,8 @@ int main(int argc, char **argv) {
   CLI::App *ir = app.add_subcommand("ir", "Print the IR of a .gan program or an IR file (.gir)");
   ir->add_option("file", irOpts.path, "A .gan program or an IR text file")->required();
   ir->add_option("-o,--output", irOpts.outPath, "Write the output here (atomically) instead of to standard output");
-  ir->add_option("--emit", irOpts.emit, "What to print for a .gan file: ast or ir")
-      ->check(CLI::IsMember({"ast", "ir"}))
+  ir->add_option("--emit", irOpts.emit, "What to print: ast (.gan only), ir, llvm (optimised LLVM IR) or asm (host assembly)")
+      ->check(CLI::IsMember({"ast", "ir", "llvm", "asm"}))
       ->capture_default_str();
   ir->add_option("--set", irOpts.overrides, "Override a setting of the program, as in train.batch=128 (repeatable)");
   ir->add_flag("--eval", irOpts.eval, "Evaluate each function on seeded arguments with the reference interpreter");

@@ -69,7 +69,7 @@ expect_run eval-huge-seed 2 "gantry: error: --seed: 18446744073709551616 is out 
 Run 'gantry --help' for usage." -- "$gantry" ir "$ring8" --eval --seed 18446744073709551616
 expect_run emit-ast-of-ir 1 "gantry: error: --emit=ast needs a .gan file, '$good' is IR" -- "$gantry" ir "$good" --emit=ast
 expect_run set-on-ir 1 "gantry: error: --set applies to .gan files only" -- "$gantry" ir "$good" --set train.batch=2
-expect_run bad-emit 2 "gantry: error: --emit: ast2 not in {ast,ir}
+expect_run bad-emit 2 "gantry: error: --emit: ast2 not in {ast,ir,llvm,asm}
 Run 'gantry --help' for usage." -- "$gantry" ir "$ring8" --emit=ast2
 
 # The pass manager's flags: banners on stderr, dumps that read back, --print-changed, --stop-after, timing.
@@ -95,6 +95,13 @@ expect_run stop-after-unknown 2 "gantry: error: --stop-after: 'fold' is not in t
   "$gantry" ir "$bimodal" --passes=cse,dce --stop-after=fold
 expect_run passes-list 0 "" -- "$gantry" passes
 grep -q '^default pipeline: autodiff,(fold,algebraic,cse,dce)\*$' "$work/out" || fail "passes: no default pipeline line"
+
+# LLVM IR and assembly of the compiled functions.
+expect_run emit-llvm 0 "" -- "$gantry" ir "$good" --emit=llvm
+grep -q '^define void @gantry_' "$work/out" || fail "emit-llvm: no function definition in $(head -5 "$work/out")"
+expect_run emit-asm 0 "" -- "$gantry" ir "$bimodal" --emit=asm --passes=default
+grep -qE '^gantry_(G|D)' "$work/out" || fail "emit-asm: no function labels"
+expect_run eval-with-asm 2 "gantry: error: --eval needs --emit=ir, not --emit=asm" -- "$gantry" ir "$good" --emit=asm --eval
 
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
