@@ -6,7 +6,9 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 #include "backend/VectorMath.h"
@@ -21,8 +23,9 @@ constexpr size_t kAlignFloats = 16;  // 64 bytes: one cache line, one zmm regist
 
 class Emitter {
  public:
-  Emitter(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry)
-      : f_(f), ctx_(ctx), module_(std::make_unique<llvm::Module>("gantry." + f.name, ctx)), b_(ctx), entry_(entry) {}
+  Emitter(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry, const CodegenTarget &target)
+      : f_(f), ctx_(ctx), module_(std::make_unique<llvm::Module>("gantry." + f.name, ctx)), b_(ctx), entry_(entry),
+        vl_(target.vectorWidth), mr_(target.vectorWidth >= 16 ? 8 : 6) {}
 
   EmittedModule run() {
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
@@ -44,9 +47,19 @@ class Emitter {
     storage_.assign(f_.values.size(), nullptr);
     for (size_t i = 0; i < f_.params.size(); ++i) storage_[f_.params[i].value.id] = loadBuffer(buffers, i);
     size_t offset = 0;
+    auto reserve = [&](size_t floats) {
+      Value *p = b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(offset));
+      offset += (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+      return p;
+    };
     for (const ir::Op &op : f_.ops) {
-      storage_[op.result.id] = b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(offset), "v" + std::to_string(op.result.id));
-      offset += (static_cast<size_t>(f_.type(op.result).numElements()) + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+      storage_[op.result.id] = reserve(static_cast<size_t>(f_.type(op.result).numElements()));
+      storage_[op.result.id]->setName("v" + std::to_string(op.result.id));
+      if (op.kind == OpKind::Matmul) {
+        MatmulDims d = dimsOf(op);
+        packA_[op.result.id] = reserve(static_cast<size_t>(d.iBlocks * mr_ * d.k));
+        packB_[op.result.id] = reserve(static_cast<size_t>(d.jPanels * 2 * vl_ * d.k));
+      }
     }
     for (const ir::Op &op : f_.ops) emitOp(op);
     for (size_t j = 0; j < f_.results.size(); ++j) {
@@ -196,28 +209,142 @@ class Emitter {
     b_.CreateMemCpy(ptrOf(op.result), llvm::MaybeAlign(4), global, llvm::MaybeAlign(64), n * 4);
   }
 
+  struct MatmulDims {
+    int64_t m, n, k, iBlocks, jPanels;
+    bool ta, tb;
+    int64_t lda, ldb;  // row lengths of A and B as stored
+  };
+
+  MatmulDims dimsOf(const ir::Op &op) const {
+    MatmulDims d{};
+    d.ta = op.attrs.getBool("transpose_a");
+    d.tb = op.attrs.getBool("transpose_b");
+    const ir::Shape &a = f_.type(op.operands[0]).shape, &b = f_.type(op.operands[1]).shape;
+    d.m = f_.type(op.result).shape[0];
+    d.n = f_.type(op.result).shape[1];
+    d.k = d.ta ? a[0] : a[1];
+    d.lda = a[1];
+    d.ldb = b[1];
+    d.iBlocks = (d.m + mr_ - 1) / mr_;
+    d.jPanels = (d.n + 2 * vl_ - 1) / (2 * vl_);
+    return d;
+  }
+
+  // C = op(A) op(B). Packing: packA[block][p][r] = A(block*MR + r, p), packB[panel][p][c] = B(p, panel*NR + c), zero
+  // past the edges, so the kernel never branches inside its K loop. Kernel: for each panel of NR = 2 vectors of
+  // columns (outer, so the panel stays in cache) and each block of MR rows, MR x 2 accumulators in registers, one
+  // broadcast of A and two vector loads of B per p, 2 MR FMAs. Edges are handled at the stores: rows past M are
+  // skipped, columns past N are masked.
   void matmul(const ir::Op &op) {
-    bool ta = op.attrs.getBool("transpose_a"), tb = op.attrs.getBool("transpose_b");
-    const ir::Shape &a = f_.type(op.operands[0]).shape, &bs = f_.type(op.operands[1]).shape;
-    const int64_t m = f_.type(op.result).shape[0], n = f_.type(op.result).shape[1], k = ta ? a[0] : a[1];
+    const MatmulDims d = dimsOf(op);
+    const int64_t nr = 2 * vl_;
     Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
-    // A(i, p) and B(p, j) in storage order, whatever the transposes.
-    const std::vector<int64_t> aStrides = ta ? std::vector<int64_t>{1, a[1]} : std::vector<int64_t>{a[1], 1};
-    const std::vector<int64_t> bStrides = tb ? std::vector<int64_t>{1, bs[1]} : std::vector<int64_t>{bs[1], 1};
-    fill(C, m * n, 0.0);
-    llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
-    acc.setAllowReassoc(true);
-    loop(m, [&](Value *i) {
-      loop(k, [&](Value *p) {
-        Value *aip = load(A, offsetOf({i, p}, aStrides));
-        loop(n, [&](Value *j) {
-          Value *cOff = offsetOf({i, j}, {n, 1});
-          b_.setFastMathFlags(acc);
-          store(b_.CreateFAdd(load(C, cOff), b_.CreateFMul(aip, load(B, offsetOf({p, j}, bStrides)))), C, cOff);
-          b_.setFastMathFlags(saved);
+    Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
+    // Pack A: element (i, p) of op(A) sits at i*lda + p, or p*lda + i when transposed.
+    loop(d.iBlocks, [&](Value *blk) {
+      loop(d.k, [&](Value *p) {
+        for (int64_t r = 0; r < mr_; ++r) {
+          Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
+          Value *inRange = b_.CreateICmpSLT(row, i64(d.m));
+          Value *safeRow = b_.CreateSelect(inRange, row, i64(0));
+          Value *src = d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), safeRow) : b_.CreateAdd(b_.CreateMul(safeRow, i64(d.lda)), p);
+          Value *v = b_.CreateSelect(inRange, load(A, src), fc(0.0));
+          Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_)), i64(r));
+          store(v, pa, dst);
+        }
+      });
+    });
+    // Pack B: element (p, j) of op(B) sits at p*ldb + j, or j*ldb + p when transposed.
+    loop(d.jPanels, [&](Value *panel) {
+      loop(d.k, [&](Value *p) {
+        loop(nr, [&](Value *c) {
+          Value *col = b_.CreateAdd(b_.CreateMul(panel, i64(nr)), c);
+          Value *inRange = b_.CreateICmpSLT(col, i64(d.n));
+          Value *safeCol = b_.CreateSelect(inRange, col, i64(0));
+          Value *src = d.tb ? b_.CreateAdd(b_.CreateMul(safeCol, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), safeCol);
+          Value *v = b_.CreateSelect(inRange, load(B, src), fc(0.0));
+          Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr)), c);
+          store(v, pb, dst);
         });
       });
     });
+    llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
+    llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_.get(), llvm::Intrinsic::fmuladd, {vec});
+    const int64_t tailCols = d.n % nr == 0 ? nr : d.n % nr;
+    loop(d.jPanels, [&](Value *panel) {
+      loop(d.iBlocks, [&](Value *blk) {
+        // The K loop carries the accumulators as phis.
+        llvm::BasicBlock *pre = b_.GetInsertBlock();
+        auto *body = llvm::BasicBlock::Create(ctx_, "kernel", fn_);
+        auto *after = llvm::BasicBlock::Create(ctx_, "kernel.done", fn_);
+        b_.CreateBr(body);
+        b_.SetInsertPoint(body);
+        llvm::PHINode *p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
+        p->addIncoming(i64(0), pre);
+        std::vector<llvm::PHINode *> acc;
+        for (int64_t i = 0; i < 2 * mr_; ++i) {
+          acc.push_back(b_.CreatePHI(vec, 2, "acc"));
+          acc.back()->addIncoming(llvm::Constant::getNullValue(vec), pre);
+        }
+        Value *bBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr));
+        Value *b0 = b_.CreateAlignedLoad(vec, at(pb, bBase), llvm::Align(4));
+        Value *b1 = b_.CreateAlignedLoad(vec, at(pb, b_.CreateAdd(bBase, i64(vl_))), llvm::Align(4));
+        Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_));
+        std::vector<Value *> next;
+        for (int64_t r = 0; r < mr_; ++r) {
+          Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), load(pa, b_.CreateAdd(aBase, i64(r))));
+          next.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
+          next.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
+        }
+        Value *pNext = b_.CreateAdd(p, i64(1), "", true, true);
+        llvm::BasicBlock *latch = b_.GetInsertBlock();
+        p->addIncoming(pNext, latch);
+        for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], latch);
+        b_.CreateCondBr(b_.CreateICmpSLT(pNext, i64(d.k)), body, after);
+        b_.SetInsertPoint(after);
+        storeTile(C, d, panel, blk, next, tailCols);
+      });
+    });
+  }
+
+  // Stores an MR x NR tile of C: rows past M skipped, the last panel's columns past N masked off.
+  void storeTile(Value *C, const MatmulDims &d, Value *panel, Value *blk, const std::vector<Value *> &tile, int64_t tailCols) {
+    const int64_t nr = 2 * vl_;
+    Value *isLastPanel = b_.CreateICmpEQ(panel, i64(d.jPanels - 1));
+    for (int64_t r = 0; r < mr_; ++r) {
+      Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
+      auto *doStore = llvm::BasicBlock::Create(ctx_, "store.row", fn_);
+      auto *next = llvm::BasicBlock::Create(ctx_, "store.next", fn_);
+      b_.CreateCondBr(b_.CreateICmpSLT(row, i64(d.m)), doStore, next);
+      b_.SetInsertPoint(doStore);
+      Value *base = b_.CreateAdd(b_.CreateMul(row, i64(d.n)), b_.CreateMul(panel, i64(nr)));
+      for (int64_t h = 0; h < 2; ++h) {
+        Value *ptr = at(C, b_.CreateAdd(base, i64(h * vl_)));
+        int64_t lanes = std::clamp<int64_t>(tailCols - h * vl_, 0, vl_);  // valid lanes in the last panel
+        if (lanes == vl_) {
+          b_.CreateAlignedStore(tile[2 * r + h], ptr, llvm::Align(4));
+          continue;
+        }
+        // Full store except in the last panel, where only `lanes` columns exist.
+        auto *full = llvm::BasicBlock::Create(ctx_, "store.full", fn_);
+        auto *masked = llvm::BasicBlock::Create(ctx_, "store.masked", fn_);
+        auto *joined = llvm::BasicBlock::Create(ctx_, "store.joined", fn_);
+        b_.CreateCondBr(isLastPanel, masked, full);
+        b_.SetInsertPoint(full);
+        b_.CreateAlignedStore(tile[2 * r + h], ptr, llvm::Align(4));
+        b_.CreateBr(joined);
+        b_.SetInsertPoint(masked);
+        if (lanes > 0) {
+          std::vector<llvm::Constant *> bits;
+          for (int64_t lane = 0; lane < vl_; ++lane) bits.push_back(b_.getInt1(lane < lanes));
+          b_.CreateMaskedStore(tile[2 * r + h], ptr, llvm::Align(4), llvm::ConstantVector::get(bits));
+        }
+        b_.CreateBr(joined);
+        b_.SetInsertPoint(joined);
+      }
+      b_.CreateBr(next);
+      b_.SetInsertPoint(next);
+    }
   }
 
   void reduce(const ir::Op &op) {
@@ -321,12 +448,16 @@ class Emitter {
   std::string entry_;
   llvm::Function *fn_ = nullptr;
   std::vector<Value *> storage_;
+  const int64_t vl_;  // f32 lanes per vector register
+  const int64_t mr_;  // rows of C per register tile
+  std::map<uint32_t, Value *> packA_, packB_;  // per matmul result: its packing buffers in the arena
 };
 
 }  // namespace
 
-EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry) {
-  return Emitter(f, ctx, entry).run();
+EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry,
+                           const CodegenTarget &target) {
+  return Emitter(f, ctx, entry, target).run();
 }
 
 }  // namespace gantry::backend

@@ -3,8 +3,9 @@
 // The module holds one function `void ENTRY(float **buffers, float *arena)`: buffers[i] is parameter i, then
 // result j is buffers[params + j]; every op result lives in the arena at an offset fixed here (64-byte
 // aligned), and the results are copied out at the end. Each op is one loop nest over its output (elementwise
-// ops a flat loop the vectorizer widens; broadcasts, transposes, slices and reductions strided nests; matmul an
-// i-k-j nest whose inner loop runs along rows of B and the output). Fast-math flags: `contract` everywhere (FMA),
+// ops a flat loop the vectorizer widens; broadcasts, transposes, slices and reductions strided nests). Matmul is
+// blocked and register-tiled (BLIS-style): A and B are packed into the arena (which also absorbs the transpose
+// flags), and an MR x 2 vectors block of C is accumulated in registers with vector FMAs over a K block. Fast-math flags: `contract` everywhere (FMA),
 // `reassoc` only on the accumulations of reductions and matmul (so they vectorize); nothing else, so NaN and inf
 // behave as in the interpreter.
 #pragma once
@@ -25,6 +26,12 @@ struct EmittedModule {
   size_t arenaFloats = 0;
 };
 
-EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry);
+// What the code is shaped for: the f32 lanes of one vector register (16 with AVX-512, 8 with AVX2, 4 otherwise).
+struct CodegenTarget {
+  int vectorWidth = 8;
+};
+
+EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry,
+                           const CodegenTarget &target);
 
 }  // namespace gantry::backend

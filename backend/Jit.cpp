@@ -25,6 +25,7 @@
 #include <stdexcept>
 
 #include "backend/EmitLLVM.h"
+#include "backend/Target.h"
 
 namespace gantry::backend {
 namespace {
@@ -110,6 +111,14 @@ class Jit {
   std::atomic<int> counter_{0};
 };
 
+CodegenTarget hostCodegenTarget() {
+  static const CodegenTarget target = [] {
+    HostTarget host = detectHost();
+    return CodegenTarget{host.has("avx512f") ? 16 : host.has("avx2") || host.has("avx") ? 8 : 4};
+  }();
+  return target;
+}
+
 // A standalone copy of the emitted module, prepared for the host (for printing IR and assembly).
 struct HostModule {
   std::unique_ptr<llvm::LLVMContext> ctx = std::make_unique<llvm::LLVMContext>();
@@ -121,7 +130,7 @@ HostModule hostModule(const ir::Function &f, bool optimized) {
   initializeLlvm();
   HostModule h;
   h.tm = check(hostBuilder().createTargetMachine(), "creating the target machine");
-  h.emitted = emitFunction(f, *h.ctx, "gantry_" + f.name);
+  h.emitted = emitFunction(f, *h.ctx, "gantry_" + f.name, hostCodegenTarget());
   h.emitted.module->setDataLayout(h.tm->createDataLayout());
   h.emitted.module->setTargetTriple(h.tm->getTargetTriple().str());
   if (optimized) optimize(*h.emitted.module, *h.tm);
@@ -183,7 +192,7 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f) {
   auto impl = std::make_unique<CompiledFunction::Impl>();
   impl->function = f;
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  EmittedModule emitted = emitFunction(f, *ctx, jit.freshName());
+  EmittedModule emitted = emitFunction(f, *ctx, jit.freshName(), hostCodegenTarget());
   emitted.module->setDataLayout(jit.lljit().getDataLayout());
   emitted.module->setTargetTriple(jit.lljit().getTargetTriple().str());
   impl->arena.assign(std::max<size_t>(emitted.arenaFloats, 1), 0.0f);

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Matmul GFLOP/s on one thread: Gantry's JIT, NumPy's OpenBLAS and torch.mm, measured one after the other in one
+# run on this machine, with the ratios. Installs what is missing (python3-numpy, python3-torch and the threaded
+# OpenBLAS, without which NumPy falls back to the slow reference BLAS).
+#   bench/matmul.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+for p in python3-numpy python3-torch libopenblas0-pthread; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+bash scripts/setup.sh >/dev/null
+echo "host: $(build/tools/gantry --version | tail -1)"
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines here, slow OpenBLAS down: unset for this run only.
+build/bench/gantry-bench-matmul |
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/matmul.py
