@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "backend/MemoryPlan.h"
 #include "backend/VectorMath.h"
 
 namespace gantry::backend {
@@ -44,34 +45,40 @@ class Emitter {
     fmf.setAllowContract(true);
     b_.setFastMathFlags(fmf);
 
+    // Where every value lives (backend/MemoryPlan.h): parameter buffers, result buffers, or the arena.
+    std::vector<std::pair<size_t, size_t>> packFloats(f_.ops.size(), {0, 0});
+    for (size_t i = 0; i < f_.ops.size(); ++i)
+      if (f_.ops[i].kind == OpKind::Matmul) {
+        MatmulDims d = dimsOf(f_.ops[i]);
+        packFloats[i] = {static_cast<size_t>(d.iBlocks * mr_ * d.k), static_cast<size_t>(d.jPanels * 2 * vl_ * d.k)};
+      }
+    MemoryPlan plan = planMemory(f_, packFloats);
+    auto inArena = [&](size_t offset) { return b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(static_cast<int64_t>(offset))); };
     storage_.assign(f_.values.size(), nullptr);
-    for (size_t i = 0; i < f_.params.size(); ++i) storage_[f_.params[i].value.id] = loadBuffer(buffers, i);
-    size_t offset = 0;
-    auto reserve = [&](size_t floats) {
-      Value *p = b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(offset));
-      offset += (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
-      return p;
-    };
-    for (const ir::Op &op : f_.ops) {
-      storage_[op.result.id] = reserve(static_cast<size_t>(f_.type(op.result).numElements()));
-      storage_[op.result.id]->setName("v" + std::to_string(op.result.id));
+    std::vector<Value *> params, results;
+    for (size_t i = 0; i < f_.params.size(); ++i) params.push_back(loadBuffer(buffers, i));
+    for (size_t j = 0; j < f_.results.size(); ++j) results.push_back(loadBuffer(buffers, f_.params.size() + j));
+    for (const ir::Param &p : f_.params) storage_[p.value.id] = params[plan.storage[p.value.id].index];
+    for (size_t i = 0; i < f_.ops.size(); ++i) {
+      const ir::Op &op = f_.ops[i];
+      const Storage &st = plan.storage[op.result.id];
+      storage_[op.result.id] = st.kind == Storage::Kind::Result ? results[st.index] : inArena(st.index);
       if (op.kind == OpKind::Matmul) {
-        MatmulDims d = dimsOf(op);
-        packA_[op.result.id] = reserve(static_cast<size_t>(d.iBlocks * mr_ * d.k));
-        packB_[op.result.id] = reserve(static_cast<size_t>(d.jPanels * 2 * vl_ * d.k));
+        packA_[op.result.id] = inArena(plan.packA[i]);
+        packB_[op.result.id] = inArena(plan.packB[i]);
       }
     }
     for (const ir::Op &op : f_.ops) emitOp(op);
     for (size_t j = 0; j < f_.results.size(); ++j) {
-      Value *dst = loadBuffer(buffers, f_.params.size() + j);
+      if (!plan.copyResult[j]) continue;
       ir::Value v = f_.results[j].value;
-      b_.CreateMemCpy(dst, llvm::MaybeAlign(4), storage_[v.id], llvm::MaybeAlign(4), f_.type(v).numElements() * 4);
+      b_.CreateMemCpy(results[j], llvm::MaybeAlign(4), storage_[v.id], llvm::MaybeAlign(4), f_.type(v).numElements() * 4);
     }
     b_.CreateRetVoid();
     std::string errors;
     llvm::raw_string_ostream os(errors);
     if (llvm::verifyFunction(*fn_, &os)) throw std::logic_error("backend emitted invalid LLVM IR: " + os.str());
-    return {std::move(module_), entry_, offset};
+    return {std::move(module_), entry_, plan.arenaFloats, plan.naiveFloats};
   }
 
  private:

@@ -1,8 +1,8 @@
 // Lowers one IR function to an LLVM module (internal to backend/).
 //
 // The module holds one function `void ENTRY(float **buffers, float *arena)`: buffers[i] is parameter i, then
-// result j is buffers[params + j]; every op result lives in the arena at an offset fixed here (64-byte
-// aligned), and the results are copied out at the end. Each op is one loop nest over its output (elementwise
+// result j is buffers[params + j]; results are computed in place in their buffers, other values in the arena,
+// where backend/MemoryPlan.h reuses the blocks of dead values. Each op is one loop nest over its output (elementwise
 // ops a flat loop the vectorizer widens; broadcasts, transposes, slices and reductions strided nests). Matmul is
 // blocked and register-tiled (BLIS-style): A and B are packed into the arena (which also absorbs the transpose
 // flags), and an MR x 2 vectors block of C is accumulated in registers with vector FMAs over a K block. Fast-math flags: `contract` everywhere (FMA),
@@ -23,7 +23,8 @@ namespace gantry::backend {
 struct EmittedModule {
   std::unique_ptr<llvm::Module> module;
   std::string entry;
-  size_t arenaFloats = 0;
+  size_t arenaFloats = 0;  // the planned arena (backend/MemoryPlan.h)
+  size_t naiveFloats = 0;  // what it would be without reuse
 };
 
 // What the code is shaped for: the f32 lanes of one vector register (16 with AVX-512, 8 with AVX2, 4 otherwise).

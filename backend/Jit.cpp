@@ -205,9 +205,13 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f) {
   return std::make_unique<CompiledFunction>(std::move(impl));
 }
 
+static std::string arenaSummary(const EmittedModule &e) {
+  return fmt::format("arena {} bytes ({} without reuse)", e.arenaFloats * 4, e.naiveFloats * 4);
+}
+
 std::string llvmIr(const ir::Function &f, bool optimized) {
   HostModule h = hostModule(f, optimized);
-  std::string out;
+  std::string out = fmt::format("; gantry @{}: {}\n", f.name, arenaSummary(h.emitted));
   llvm::raw_string_ostream os(out);
   h.emitted.module->print(os, nullptr);
   return os.str();
@@ -221,7 +225,7 @@ std::string assembly(const ir::Function &f) {
   if (h.tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
     throw std::runtime_error("the target cannot emit assembly");
   pm.run(*h.emitted.module);
-  return std::string(buffer.begin(), buffer.end());
+  return fmt::format("# gantry @{}: {}\n", f.name, arenaSummary(h.emitted)) + std::string(buffer.begin(), buffer.end());
 }
 
 }  // namespace gantry::backend
