@@ -24,14 +24,14 @@ constexpr size_t kAlignFloats = 16;  // 64 bytes: one cache line, one zmm regist
 
 class Emitter {
  public:
-  Emitter(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry, const CodegenTarget &target)
-      : f_(f), ctx_(ctx), module_(std::make_unique<llvm::Module>("gantry." + f.name, ctx)), b_(ctx), entry_(entry),
+  Emitter(const ir::Function &f, llvm::Module &module, const std::string &entry, const CodegenTarget &target)
+      : f_(f), ctx_(module.getContext()), module_(&module), b_(ctx_), entry_(entry),
         vl_(target.vectorWidth), mr_(target.vectorWidth >= 16 ? 8 : 6) {}
 
-  EmittedModule run() {
+  ArenaSize run() {
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
     auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr}, false);
-    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry_, module_.get());
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry_, module_);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
     // LLVM's tuning for many AVX-512 CPUs prefers 256-bit vectors; Gantry's loops are long and regular, so use
     // the full width wherever the target has it (the attribute is ignored elsewhere).
@@ -78,7 +78,7 @@ class Emitter {
     std::string errors;
     llvm::raw_string_ostream os(errors);
     if (llvm::verifyFunction(*fn_, &os)) throw std::logic_error("backend emitted invalid LLVM IR: " + os.str());
-    return {std::move(module_), entry_, plan.arenaFloats, plan.naiveFloats};
+    return {plan.arenaFloats, plan.naiveFloats};
   }
 
  private:
@@ -95,7 +95,7 @@ class Emitter {
   void store(Value *v, Value *base, Value *offset) { b_.CreateStore(v, at(base, offset)); }
   Value *ptrOf(ir::Value v) { return storage_[v.id]; }
   Value *call(llvm::Intrinsic::ID id, std::initializer_list<Value *> args) {
-    llvm::Function *decl = llvm::Intrinsic::getDeclaration(module_.get(), id, {f32()});
+    llvm::Function *decl = llvm::Intrinsic::getDeclaration(module_, id, {f32()});
     return b_.CreateCall(decl, args);
   }
 
@@ -276,7 +276,7 @@ class Emitter {
       });
     });
     llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
-    llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_.get(), llvm::Intrinsic::fmuladd, {vec});
+    llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_, llvm::Intrinsic::fmuladd, {vec});
     const int64_t tailCols = d.n % nr == 0 ? nr : d.n % nr;
     loop(d.jPanels, [&](Value *panel) {
       loop(d.iBlocks, [&](Value *blk) {
@@ -450,7 +450,7 @@ class Emitter {
 
   const ir::Function &f_;
   llvm::LLVMContext &ctx_;
-  std::unique_ptr<llvm::Module> module_;
+  llvm::Module *module_;
   llvm::IRBuilder<> b_;
   std::string entry_;
   llvm::Function *fn_ = nullptr;
@@ -462,9 +462,19 @@ class Emitter {
 
 }  // namespace
 
+ArenaSize emitInto(llvm::Module &module, const ir::Function &f, const std::string &entry, const CodegenTarget &target) {
+  return Emitter(f, module, entry, target).run();
+}
+
 EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry,
                            const CodegenTarget &target) {
-  return Emitter(f, ctx, entry, target).run();
+  EmittedModule out;
+  out.module = std::make_unique<llvm::Module>("gantry." + f.name, ctx);
+  out.entry = entry;
+  ArenaSize size = emitInto(*out.module, f, entry, target);
+  out.arenaFloats = size.arenaFloats;
+  out.naiveFloats = size.naiveFloats;
+  return out;
 }
 
 }  // namespace gantry::backend

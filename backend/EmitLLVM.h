@@ -35,4 +35,10 @@ struct CodegenTarget {
 EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry,
                            const CodegenTarget &target);
 
+// The same, adding the function to an existing module (an object file holding a whole model).
+struct ArenaSize {
+  size_t arenaFloats = 0, naiveFloats = 0;
+};
+ArenaSize emitInto(llvm::Module &module, const ir::Function &f, const std::string &entry, const CodegenTarget &target);
+
 }  // namespace gantry::backend

@@ -25,6 +25,7 @@
 #include <stdexcept>
 
 #include "backend/EmitLLVM.h"
+#include "backend/Host.h"
 #include "backend/Target.h"
 
 namespace gantry::backend {
@@ -111,6 +112,21 @@ class Jit {
   std::atomic<int> counter_{0};
 };
 
+}  // namespace
+
+void optimizeForHost(llvm::Module &m, llvm::TargetMachine &tm) { optimize(m, tm); }
+
+std::unique_ptr<llvm::TargetMachine> hostTargetMachine(bool forObjectFile) {
+  initializeLlvm();
+  llvm::orc::JITTargetMachineBuilder jtmb = hostBuilder();
+  if (forObjectFile) {
+    // Position-independent, small code model: the object links into PIE executables and shared libraries.
+    jtmb.setRelocationModel(llvm::Reloc::PIC_);
+    jtmb.setCodeModel(llvm::CodeModel::Small);
+  }
+  return check(jtmb.createTargetMachine(), "creating the target machine");
+}
+
 CodegenTarget hostCodegenTarget() {
   static const CodegenTarget target = [] {
     HostTarget host = detectHost();
@@ -118,6 +134,8 @@ CodegenTarget hostCodegenTarget() {
   }();
   return target;
 }
+
+namespace {
 
 // A standalone copy of the emitted module, prepared for the host (for printing IR and assembly).
 struct HostModule {

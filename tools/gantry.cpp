@@ -6,11 +6,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 
 #include "backend/Jit.h"
+#include "backend/ObjectFile.h"
 #include "backend/Target.h"
 #include "frontend/AstPrinter.h"
 #include "frontend/Frontend.h"
@@ -148,6 +152,36 @@ int runIr(const IrOptions &o) {
   return 0;
 }
 
+// `gantry compile FILE -o model.o`: an object file and a C header (backend/ObjectFile.h).
+struct CompileOptions {
+  std::string path, outPath, headerPath, prefix, passes = "default";
+  std::vector<std::string> overrides;
+};
+
+std::string defaultPrefix(const std::string &path) {
+  std::string stem = std::filesystem::path(path).stem().string(), out;
+  for (char c : stem) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "gantry_" + out;
+  return out;
+}
+
+int runCompile(CompileOptions o) {
+  gantry::frontend::Source src = readSource(o.path);
+  gantry::ir::Module m = isGanFile(o.path) ? gantry::frontend::compile(src, o.overrides) : gantry::ir::parseModule(src.text, o.path);
+  IrOptions pipeline;
+  pipeline.passes = o.passes;
+  runPasses(m, pipeline);
+  if (o.prefix.empty()) o.prefix = defaultPrefix(o.path);
+  if (o.headerPath.empty()) o.headerPath = std::filesystem::path(o.outPath).replace_extension(".h").string();
+  auto start = std::chrono::steady_clock::now();
+  gantry::backend::AotOutput out = gantry::backend::compileAheadOfTime(m, o.prefix, o.path);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  gantry::writeFileAtomically(o.outPath, out.object);
+  gantry::writeFileAtomically(o.headerPath, out.header);
+  fmt::print("{}: {} functions compiled in {:.2f} s -> {} and {}\n", o.path, m.functions.size(), seconds, o.outPath, o.headerPath);
+  return 0;
+}
+
 // `gantry check FILE.gan`: diagnostics only.
 int runCheck(const std::string &path, const std::vector<std::string> &overrides) {
   gantry::frontend::Source src = readSource(path);
@@ -199,6 +233,18 @@ int main(int argc, char **argv) {
 
   CLI::App *passesCmd = app.add_subcommand("passes", "List the passes and the default pipeline");
 
+  CompileOptions compileOpts;
+  CLI::App *compileCmd = app.add_subcommand("compile", "Compile to an object file and a C header, to embed without LLVM");
+  compileCmd->add_option("file", compileOpts.path, "A .gan program or an IR file (.gir)")->required();
+  compileCmd->add_option("-o,--output", compileOpts.outPath, "The object file to write")->required();
+  compileCmd->add_option("--header", compileOpts.headerPath, "The C header to write (default: the object's name with .h)");
+  compileCmd->add_option("--prefix", compileOpts.prefix, "Prefix of the C symbols (default: the file's name)")
+      ->check([](const std::string &p) { return !p.empty() && (std::isalpha(static_cast<unsigned char>(p[0])) || p[0] == '_') &&
+                                                 std::all_of(p.begin(), p.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })
+                                             ? std::string() : std::string("must be a C identifier"); });
+  compileCmd->add_option("--passes", compileOpts.passes, "Passes to run first")->capture_default_str();
+  compileCmd->add_option("--set", compileOpts.overrides, "Override a setting of the program (repeatable)");
+
   std::string checkPath;
   std::vector<std::string> checkOverrides;
   CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
@@ -220,6 +266,7 @@ int main(int argc, char **argv) {
     }
     if (*ir) return runIr(irOpts);
     if (*check) return runCheck(checkPath, checkOverrides);
+    if (*compileCmd) return runCompile(compileOpts);
     if (*passesCmd) {
       for (const gantry::passes::PassInfo &p : gantry::passes::allPasses()) fmt::print("{:<12} {}\n", p.name, p.summary);
       fmt::print("\ndefault pipeline: {}\n", gantry::passes::kDefaultPipeline);

@@ -103,6 +103,13 @@ expect_run emit-asm 0 "" -- "$gantry" ir "$bimodal" --emit=asm --passes=default
 grep -qE '^gantry_(G|D)' "$work/out" || fail "emit-asm: no function labels"
 expect_run eval-with-asm 2 "gantry: error: --eval needs --emit=ir, not --emit=asm" -- "$gantry" ir "$good" --emit=asm --eval
 
+# gantry compile: an object file and its header.
+checks=$((checks + 1))
+"$gantry" compile "$bimodal" -o "$work/model.o" --set train.batch=2 >"$work/out" 2>"$work/err" || fail "compile: $(cat "$work/err")"
+[ -s "$work/model.o" ] && grep -q 'void bimodal1d_G(float \*\*buffers, float \*arena);' "$work/model.h" || fail "compile: no object or header"
+expect_run compile-bad-prefix 2 "gantry: error: --prefix: must be a C identifier
+Run 'gantry --help' for usage." -- "$gantry" compile "$bimodal" -o "$work/x.o" --prefix 9lives
+
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
 expect_run bad-gan 1 "$work/bad.gan:1:22: error: 'modes' of 'ring' must be from 1 to 1000, got 0

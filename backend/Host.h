@@ -1,0 +1,21 @@
+// The host's code generation setup, shared by the JIT and ahead-of-time compilation (internal to backend/).
+#pragma once
+
+#include <llvm/IR/Module.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <memory>
+
+#include "backend/EmitLLVM.h"
+
+namespace gantry::backend {
+
+// A TargetMachine for this CPU and its features, at the highest optimisation level; for object files,
+// position-independent with the small code model.
+std::unique_ptr<llvm::TargetMachine> hostTargetMachine(bool forObjectFile);
+// LLVM's O3 pipeline with loop and SLP vectorization, built from `tm` so the vectorizers know the vector width.
+void optimizeForHost(llvm::Module &m, llvm::TargetMachine &tm);
+// The vector width the emitted kernels are shaped for.
+CodegenTarget hostCodegenTarget();
+
+}  // namespace gantry::backend
