@@ -9,6 +9,7 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
@@ -25,7 +26,10 @@
 #include <stdexcept>
 
 #include "backend/EmitLLVM.h"
+#include "backend/Cache.h"
 #include "backend/Host.h"
+#include "gantry_config.h"
+#include "ir/Printer.h"
 #include "backend/Target.h"
 
 namespace gantry::backend {
@@ -77,6 +81,9 @@ void initializeLlvm() {
   });
 }
 
+// One LLJIT per process. Each compiled function is an object file (from the cache or freshly compiled) loaded
+// into a JITDylib of its own, so every object can use the same entry name and a cached object loads as is;
+// destroying the function removes its JITDylib and frees the code.
 class Jit {
  public:
   static Jit &instance() {
@@ -84,33 +91,56 @@ class Jit {
     return jit;
   }
 
-  llvm::orc::LLJIT &lljit() { return *jit_; }
   std::mutex &mutex() { return mutex_; }
-  std::string freshName() { return fmt::format("gantry_fn_{}", counter_++); }
+  llvm::TargetMachine &objectTargetMachine() { return *objectTm_; }
+
+  // Loads an object file and returns its JITDylib and the address of `entry` in it.
+  std::pair<llvm::orc::JITDylib *, void *> load(const std::string &object, const std::string &entry) {
+    llvm::Expected<llvm::orc::JITDylib &> created = jit_->createJITDylib(fmt::format("gantry.{}", counter_++));
+    if (!created) fail(created.takeError(), "creating a JITDylib");
+    llvm::orc::JITDylib &jd = *created;
+    // Symbols of this process (memcpy, memset, powf) resolve for JIT code.
+    jd.addGenerator(check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit_->getDataLayout().getGlobalPrefix()),
+                          "looking up process symbols"));
+    if (llvm::Error e = jit_->addObjectFile(jd, llvm::MemoryBuffer::getMemBufferCopy(object))) fail(std::move(e), "loading the object");
+    llvm::orc::ExecutorAddr addr = check(jit_->lookup(jd, entry), "linking the compiled function");
+    return {&jd, addr.toPtr<void *>()};
+  }
+
+  void unload(llvm::orc::JITDylib *jd) { llvm::consumeError(jit_->getExecutionSession().removeJITDylib(*jd)); }
 
  private:
   Jit() {
     initializeLlvm();
-    llvm::orc::JITTargetMachineBuilder jtmb = hostBuilder();
-    tm_ = check(jtmb.createTargetMachine(), "creating the target machine");
-    jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create(), "creating the JIT");
-    // Symbols of this process (memcpy, powf) resolve for JIT code.
-    jit_->getMainJITDylib().addGenerator(check(
-        llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit_->getDataLayout().getGlobalPrefix()),
-        "looking up process symbols"));
-    llvm::TargetMachine *tm = tm_.get();
-    jit_->getIRTransformLayer().setTransform(
-        [tm](llvm::orc::ThreadSafeModule tsm, llvm::orc::MaterializationResponsibility &) -> llvm::Expected<llvm::orc::ThreadSafeModule> {
-          tsm.withModuleDo([tm](llvm::Module &m) { optimize(m, *tm); });
-          return tsm;
-        });
+    jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(hostBuilder()).create(), "creating the JIT");
+    objectTm_ = hostTargetMachine(true);
   }
 
-  std::unique_ptr<llvm::TargetMachine> tm_;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::unique_ptr<llvm::TargetMachine> objectTm_;
   std::mutex mutex_;
-  std::atomic<int> counter_{0};
+  int counter_ = 0;
 };
+
+// Code generation to an object file's bytes.
+std::string objectCode(llvm::Module &m, llvm::TargetMachine &tm) {
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    throw std::runtime_error("the target cannot emit object files");
+  pm.run(m);
+  return std::string(buffer.begin(), buffer.end());
+}
+
+// Everything the code depends on besides the IR: a change of any of these must miss the cache.
+std::string cacheKey(const ir::Function &f, llvm::TargetMachine &tm) {
+  ir::Module m;
+  m.functions.push_back(f);
+  return fmt::format("gantry {} / LLVM {} / {} {} {} / vector width {}\n{}", GANTRY_VERSION, LLVM_VERSION_STRING,
+                     tm.getTargetTriple().str(), tm.getTargetCPU().str(), tm.getTargetFeatureString().str(),
+                     hostCodegenTarget().vectorWidth, ir::print(m));
+}
 
 }  // namespace
 
@@ -160,26 +190,29 @@ HostModule hostModule(const ir::Function &f, bool optimized) {
 struct CompiledFunction::Impl {
   ir::Function function;
   void (*entry)(float **, float *) = nullptr;
-  std::vector<float> arena;
-  llvm::orc::ResourceTrackerSP tracker;
+  std::unique_ptr<float[], void (*)(void *)> arena{nullptr, std::free};
+  size_t arenaFloats = 0;
+  llvm::orc::JITDylib *jd = nullptr;
   double seconds = 0;
-  size_t bufferCount = 0;
+  bool fromCache = false;
 };
 
 CompiledFunction::CompiledFunction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 CompiledFunction::~CompiledFunction() {
-  if (impl_ && impl_->tracker) {
-    std::lock_guard<std::mutex> lock(Jit::instance().mutex());
-    llvm::consumeError(impl_->tracker->remove());
+  if (impl_ && impl_->jd) {
+    Jit &jit = Jit::instance();
+    std::lock_guard<std::mutex> lock(jit.mutex());
+    jit.unload(impl_->jd);
   }
 }
 
 const ir::Function &CompiledFunction::function() const { return impl_->function; }
 double CompiledFunction::compileSeconds() const { return impl_->seconds; }
-size_t CompiledFunction::arenaBytes() const { return impl_->arena.size() * sizeof(float); }
+bool CompiledFunction::fromCache() const { return impl_->fromCache; }
+size_t CompiledFunction::arenaBytes() const { return impl_->arenaFloats * sizeof(float); }
 
-void CompiledFunction::run(float *const *buffers) { impl_->entry(const_cast<float **>(buffers), impl_->arena.data()); }
+void CompiledFunction::run(float *const *buffers) { impl_->entry(const_cast<float **>(buffers), impl_->arena.get()); }
 
 std::vector<ir::Tensor> CompiledFunction::run(std::span<const ir::Tensor> args) {
   const ir::Function &f = impl_->function;
@@ -203,22 +236,35 @@ std::vector<ir::Tensor> CompiledFunction::run(std::span<const ir::Tensor> args) 
   return out;
 }
 
-std::unique_ptr<CompiledFunction> compile(const ir::Function &f) {
+std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOptions &options) {
+  constexpr const char *kEntry = "gantry_entry";
   auto start = std::chrono::steady_clock::now();
   Jit &jit = Jit::instance();
   std::lock_guard<std::mutex> lock(jit.mutex());
   auto impl = std::make_unique<CompiledFunction::Impl>();
   impl->function = f;
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  EmittedModule emitted = emitFunction(f, *ctx, jit.freshName(), hostCodegenTarget());
-  emitted.module->setDataLayout(jit.lljit().getDataLayout());
-  emitted.module->setTargetTriple(jit.lljit().getTargetTriple().str());
-  impl->arena.assign(std::max<size_t>(emitted.arenaFloats, 1), 0.0f);
-  impl->tracker = jit.lljit().getMainJITDylib().createResourceTracker();
-  if (llvm::Error e = jit.lljit().addIRModule(impl->tracker, llvm::orc::ThreadSafeModule(std::move(emitted.module), std::move(ctx))))
-    fail(std::move(e), "adding the module to the JIT");
-  llvm::orc::ExecutorAddr addr = check(jit.lljit().lookup(emitted.entry), "compiling");
-  impl->entry = addr.toPtr<void (*)(float **, float *)>();
+  llvm::TargetMachine &tm = jit.objectTargetMachine();
+  const std::string key = cacheKey(f, tm);
+  CompileCache cache(options.useCache ? (options.cacheDirectory.empty() ? CompileCache::defaultDirectory() : options.cacheDirectory) : "");
+  std::optional<CachedObject> entry = cache.load(key);
+  impl->fromCache = entry.has_value();
+  if (!entry) {
+    llvm::LLVMContext ctx;
+    EmittedModule emitted = emitFunction(f, ctx, kEntry, hostCodegenTarget());
+    emitted.module->setDataLayout(tm.createDataLayout());
+    emitted.module->setTargetTriple(tm.getTargetTriple().str());
+    optimize(*emitted.module, tm);
+    entry = CachedObject{objectCode(*emitted.module, tm), emitted.arenaFloats};
+    cache.store(key, *entry);
+  }
+  impl->arenaFloats = std::max<size_t>(entry->arenaFloats, 1);
+  // 64-byte aligned, as the plan's offsets assume (one cache line, one zmm register).
+  size_t bytes = (impl->arenaFloats * sizeof(float) + 63) / 64 * 64;
+  impl->arena.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  if (!impl->arena) throw std::bad_alloc();
+  auto [jd, address] = jit.load(entry->object, kEntry);
+  impl->jd = jd;
+  impl->entry = reinterpret_cast<void (*)(float **, float *)>(address);
   impl->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return std::make_unique<CompiledFunction>(std::move(impl));
 }

@@ -26,7 +26,8 @@ class CompiledFunction {
   CompiledFunction &operator=(const CompiledFunction &) = delete;
 
   const ir::Function &function() const;
-  double compileSeconds() const;
+  double compileSeconds() const;  // emit + optimise + generate code, or load from the cache; and link
+  bool fromCache() const;
   size_t arenaBytes() const;
 
   // Runs on raw buffers: one per parameter, then one per result, sized as their types say.
@@ -41,8 +42,13 @@ class CompiledFunction {
   std::unique_ptr<Impl> impl_;
 };
 
-// Compiles `f` (which must verify) into native code.
-std::unique_ptr<CompiledFunction> compile(const ir::Function &f);
+struct CompileOptions {
+  bool useCache = true;        // the on-disk cache of backend/Cache.h (`--no-cache` turns it off)
+  std::string cacheDirectory;  // empty: CompileCache::defaultDirectory()
+};
+
+// Compiles `f` (which must verify) into native code, or loads it from the compile cache.
+std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOptions &options = {});
 
 // The LLVM IR of `f`, before or after the O3 pipeline; and the host assembly.
 std::string llvmIr(const ir::Function &f, bool optimized);

@@ -68,11 +68,20 @@ std::string describeResult(const std::string &name, const gantry::ir::Tensor &t)
   return fmt::format("{} mean {:.6g}, min {:.6g}, max {:.6g}\n", head, sum / static_cast<double>(t.data.size()), lo, hi);
 }
 
-std::string evaluateModule(const gantry::ir::Module &m, uint64_t seed) {
+// Evaluates every function with the interpreter, or with the JIT (reporting compile time and the cache).
+std::string evaluateModule(const gantry::ir::Module &m, uint64_t seed, bool jit, bool useCache) {
   std::string report;
   for (const gantry::ir::Function &f : m.functions) {
-    std::vector<gantry::ir::Tensor> results = gantry::ir::evaluate(f, gantry::runtime::sampleArguments(f, seed));
-    report += fmt::format("@{} (seed {}, reference interpreter):\n", f.name, seed);
+    std::vector<gantry::ir::Tensor> args = gantry::runtime::sampleArguments(f, seed), results;
+    if (jit) {
+      auto compiled = gantry::backend::compile(f, {useCache, {}});
+      results = compiled->run(args);
+      report += fmt::format("@{} (seed {}, JIT: compiled in {:.3f} s{}, arena {} KiB):\n", f.name, seed, compiled->compileSeconds(),
+                            compiled->fromCache() ? " from the cache" : "", compiled->arenaBytes() / 1024);
+    } else {
+      results = gantry::ir::evaluate(f, args);
+      report += fmt::format("@{} (seed {}, reference interpreter):\n", f.name, seed);
+    }
     for (size_t i = 0; i < results.size(); ++i) report += describeResult(f.results[i].name, results[i]);
   }
   return report;
@@ -81,7 +90,7 @@ std::string evaluateModule(const gantry::ir::Module &m, uint64_t seed) {
 struct IrOptions {
   std::string path, outPath, emit = "ir";
   std::vector<std::string> overrides;
-  bool eval = false;
+  bool eval = false, jit = false, noCache = false;
   uint64_t seed = 1;
   std::string passes;  // empty: none, unless an instrumentation flag asks for the default pipeline
   std::vector<std::string> printAfter;
@@ -148,7 +157,8 @@ int runIr(const IrOptions &o) {
     emit(text, o.outPath);
     return 0;
   }
-  emit(o.eval ? evaluateModule(m, o.seed) : gantry::ir::print(m), o.outPath);
+  if (o.jit && !o.eval) throw UsageError("--jit needs --eval");
+  emit(o.eval ? evaluateModule(m, o.seed, o.jit, !o.noCache) : gantry::ir::print(m), o.outPath);
   return 0;
 }
 
@@ -220,6 +230,8 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   ir->add_option("--set", irOpts.overrides, "Override a setting of the program, as in train.batch=128 (repeatable)");
   ir->add_flag("--eval", irOpts.eval, "Evaluate each function on seeded arguments with the reference interpreter");
+  ir->add_flag("--jit", irOpts.jit, "With --eval: run the JIT-compiled code instead of the interpreter");
+  ir->add_flag("--no-cache", irOpts.noCache, "Compile afresh, without reading or writing the compile cache");
   ir->add_option("--seed", irOpts.seed, "Seed for --eval's arguments (0 to 2^64-1)")->check(unsignedInteger)->capture_default_str();
 
   ir->add_option("--passes", irOpts.passes, "Run these passes, as in 'cse,dce' or 'default' (" +

@@ -103,6 +103,17 @@ expect_run emit-asm 0 "" -- "$gantry" ir "$bimodal" --emit=asm --passes=default
 grep -qE '^gantry_(G|D)' "$work/out" || fail "emit-asm: no function labels"
 expect_run eval-with-asm 2 "gantry: error: --eval needs --emit=ir, not --emit=asm" -- "$gantry" ir "$good" --emit=asm --eval
 
+# --eval --jit: the JIT's values, compile times, and the cache (in a folder of this test's own).
+export XDG_CACHE_HOME="$work/cache"
+expect_run eval-jit-cold 0 "" -- "$gantry" ir "$bimodal" --eval --jit --set train.batch=8
+grep -qE '^@D\.loss \(seed 1, JIT: compiled in [0-9.]+ s, arena [0-9]+ KiB\):$' "$work/out" || fail "eval-jit-cold: $(cat "$work/out")"
+jit_loss=$(grep -A1 '^@D.loss' "$work/out" | tail -1)
+expect_run eval-jit-warm 0 "" -- "$gantry" ir "$bimodal" --eval --jit --set train.batch=8
+grep -qE '^@D\.loss \(seed 1, JIT: compiled in [0-9.]+ s from the cache, arena [0-9]+ KiB\):$' "$work/out" || fail "eval-jit-warm: not from the cache: $(cat "$work/out")"
+expect_run eval-interpreter 0 "" -- "$gantry" ir "$bimodal" --eval --set train.batch=8
+[ "$(grep -A1 '^@D.loss' "$work/out" | tail -1)" == "$jit_loss" ] || fail "eval-jit: JIT loss '$jit_loss' differs from the interpreter's $(grep -A1 '^@D.loss' "$work/out" | tail -1)"
+expect_run jit-without-eval 2 "gantry: error: --jit needs --eval" -- "$gantry" ir "$bimodal" --jit
+
 # gantry compile: an object file and its header.
 checks=$((checks + 1))
 "$gantry" compile "$bimodal" -o "$work/model.o" --set train.batch=2 >"$work/out" 2>"$work/err" || fail "compile: $(cat "$work/err")"

@@ -8,8 +8,12 @@
 // magnitudes of their terms; whole models within 1e-4 in norm per result.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "backend/Jit.h"
@@ -236,4 +240,37 @@ TEST_CASE("the emitted code uses the host's widest vector registers", "[jit][ass
     CHECK(text.find(reg) != std::string::npos);
   }
   CHECK(backend::assembly(mm).find("vfmadd") != std::string::npos);
+}
+
+TEST_CASE("the compile cache: hit on the same code, miss on any change, survives damage", "[jit][cache]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("gantry-cache-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  backend::CompileOptions options{true, dir.string()};
+  ir::Function tanh = oneOp(OpKind::Tanh, {TensorType::f32({33})});
+  ir::Tensor x = ir::Tensor::f32({33}, std::vector<double>(33, 0.3));
+
+  auto cold = backend::compile(tanh, options);
+  CHECK_FALSE(cold->fromCache());
+  auto warm = backend::compile(tanh, options);
+  CHECK(warm->fromCache());
+  CHECK(warm->run(std::vector<ir::Tensor>{x})[0].data == cold->run(std::vector<ir::Tensor>{x})[0].data);
+
+  // Another function, or the same one with a different shape, misses.
+  CHECK_FALSE(backend::compile(oneOp(OpKind::Sigmoid, {TensorType::f32({33})}), options)->fromCache());
+  CHECK_FALSE(backend::compile(oneOp(OpKind::Tanh, {TensorType::f32({34})}), options)->fromCache());
+
+  // A damaged entry is ignored and rewritten.
+  for (const auto &entry : fs::directory_iterator(dir)) {
+    std::ofstream damage(entry.path(), std::ios::binary | std::ios::trunc);
+    damage << "gantry-cache 1\n5\nhello";
+  }
+  auto recompiled = backend::compile(tanh, options);
+  CHECK_FALSE(recompiled->fromCache());
+  CHECK(recompiled->run(std::vector<ir::Tensor>{x})[0].data == cold->run(std::vector<ir::Tensor>{x})[0].data);
+  CHECK(backend::compile(tanh, options)->fromCache());
+
+  // --no-cache never reads it.
+  CHECK_FALSE(backend::compile(tanh, backend::CompileOptions{false, dir.string()})->fromCache());
+  fs::remove_all(dir);
 }
