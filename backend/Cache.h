@@ -1,6 +1,7 @@
 // The on-disk compile cache: object files of compiled functions, under $XDG_CACHE_HOME/gantry (or
-// ~/.cache/gantry), keyed by everything that determines the code — the function's IR text, the host CPU and its
-// features, the vector width, and the Gantry and LLVM versions. Each entry stores its whole key next to the
+// ~/.cache/gantry), keyed by everything that determines the code — the emitted, unoptimised LLVM IR (so any
+// change of the function or of Gantry's code generation misses), the host CPU and its features, and the Gantry and
+// LLVM versions. Each entry stores its whole key next to the
 // object and is used only if the key matches exactly, so a hash collision can never load the wrong code.
 // Entries are written to a temporary file and renamed; a damaged or unreadable entry is ignored (and rewritten).
 #pragma once

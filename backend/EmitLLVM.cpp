@@ -20,13 +20,13 @@ namespace {
 using llvm::Value;
 using ir::OpKind;
 
-constexpr size_t kAlignFloats = 16;  // 64 bytes: one cache line, one zmm register
+constexpr int64_t kParallelElements = 1 << 16;  // elementwise loops at least this long are split across threads
 
 class Emitter {
  public:
   Emitter(const ir::Function &f, llvm::Module &module, const std::string &entry, const CodegenTarget &target)
       : f_(f), ctx_(module.getContext()), module_(&module), b_(ctx_), entry_(entry),
-        vl_(target.vectorWidth), mr_(target.vectorWidth >= 16 ? 8 : 6) {}
+        vl_(target.vectorWidth), mr_(target.vectorWidth >= 16 ? 8 : 6), parallel_(target.parallel) {}
 
   ArenaSize run() {
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
@@ -77,7 +77,7 @@ class Emitter {
     b_.CreateRetVoid();
     std::string errors;
     llvm::raw_string_ostream os(errors);
-    if (llvm::verifyFunction(*fn_, &os)) throw std::logic_error("backend emitted invalid LLVM IR: " + os.str());
+    if (llvm::verifyModule(*module_, &os)) throw std::logic_error("backend emitted invalid LLVM IR: " + os.str());
     return {plan.arenaFloats, plan.naiveFloats};
   }
 
@@ -113,6 +113,56 @@ class Emitter {
     i->addIncoming(next, b_.GetInsertBlock());
     b_.CreateCondBr(b_.CreateICmpSLT(next, i64(n)), header, exit);
     b_.SetInsertPoint(exit);
+  }
+
+  // for (i = first; i < last; ++i) body(i), with bounds known only at run time (possibly empty).
+  void loopRange(Value *first, Value *last, const std::function<void(Value *)> &body) {
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *header = llvm::BasicBlock::Create(ctx_, "range", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "range.done", fn_);
+    b_.CreateCondBr(b_.CreateICmpSLT(first, last), header, exit);
+    b_.SetInsertPoint(header);
+    llvm::PHINode *i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
+    i->addIncoming(first, pre);
+    body(i);
+    Value *next = b_.CreateAdd(i, i64(1), "", true, true);
+    i->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateCondBr(b_.CreateICmpSLT(next, last), header, exit);
+    b_.SetInsertPoint(exit);
+  }
+
+  // Runs body(first, last, ptrs) over [0, n): inline on one thread, or outlined into a function of its own that
+  // gantry_parallel_for (backend/ThreadPool.h) calls on ranges of whole grains. `ptrs` are the pointers the body
+  // uses (an outlined body cannot see the caller's values, so they travel in a small array).
+  void parallelLoop(int64_t n, int64_t grain, const std::vector<Value *> &ptrs,
+                    const std::function<void(Value *, Value *, const std::vector<Value *> &)> &body) {
+    if (!parallel_ || n <= grain) return body(i64(0), i64(n), ptrs);
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    // The pointer array lives in the entry block, so it is one stack slot however many kernels use it.
+    llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+    llvm::Type *arrayType = llvm::ArrayType::get(ptr, ptrs.size());
+    Value *array = entry.CreateAlloca(arrayType);
+    for (size_t i = 0; i < ptrs.size(); ++i)
+      b_.CreateStore(ptrs[i], b_.CreateConstInBoundsGEP2_32(arrayType, array, 0, static_cast<unsigned>(i)));
+    auto *kernelType = llvm::FunctionType::get(b_.getVoidTy(), {b_.getInt64Ty(), b_.getInt64Ty(), ptr}, false);
+    auto *kernel = llvm::Function::Create(kernelType, llvm::Function::InternalLinkage, fn_->getName() + ".kernel", module_);
+    kernel->addFnAttr(llvm::Attribute::NoUnwind);
+    kernel->addFnAttr("prefer-vector-width", "512");
+    // Emit the body into the kernel, then come back.
+    llvm::Function *outer = fn_;
+    llvm::BasicBlock *resume = b_.GetInsertBlock();
+    fn_ = kernel;
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", kernel));
+    std::vector<Value *> inside;
+    for (size_t i = 0; i < ptrs.size(); ++i)
+      inside.push_back(b_.CreateLoad(ptr, b_.CreateConstInBoundsGEP1_32(ptr, kernel->getArg(2), static_cast<unsigned>(i))));
+    body(kernel->getArg(0), kernel->getArg(1), inside);
+    b_.CreateRetVoid();
+    fn_ = outer;
+    b_.SetInsertPoint(resume);
+    llvm::FunctionCallee parallelFor = module_->getOrInsertFunction(
+        "gantry_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, b_.getInt64Ty(), b_.getInt64Ty()}, false));
+    b_.CreateCall(parallelFor, {kernel, array, i64(n), i64(grain)});
   }
 
   // Nested loops over `shape` (outermost first); body gets one index per dimension.
@@ -183,11 +233,19 @@ class Emitter {
 
   void elementwise(const ir::Op &op) {
     const int64_t n = f_.type(op.result).numElements();
-    loop(n, [&](Value *i) {
-      std::vector<Value *> x;
-      for (ir::Value v : op.operands) x.push_back(load(ptrOf(v), i));
-      store(scalar(op, x), ptrOf(op.result), i);
-    });
+    std::vector<Value *> ptrs;
+    for (ir::Value v : op.operands) ptrs.push_back(ptrOf(v));
+    ptrs.push_back(ptrOf(op.result));
+    auto body = [&](Value *first, Value *last, const std::vector<Value *> &p) {
+      loopRange(first, last, [&](Value *i) {
+        std::vector<Value *> x;
+        for (size_t k = 0; k + 1 < p.size(); ++k) x.push_back(load(p[k], i));
+        store(scalar(op, x), p.back(), i);
+      });
+    };
+    // Small loops are not worth waking threads for; large ones split in chunks of whole cache lines.
+    if (n >= kParallelElements) return parallelLoop(n, 4096, ptrs, body);
+    body(i64(0), i64(n), ptrs);
   }
 
   // out[idx] = in[sum idx[d] * inStrides[d] + inBase] over the output's shape.
@@ -278,8 +336,12 @@ class Emitter {
     llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
     llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_, llvm::Intrinsic::fmuladd, {vec});
     const int64_t tailCols = d.n % nr == 0 ? nr : d.n % nr;
-    loop(d.jPanels, [&](Value *panel) {
-      loop(d.iBlocks, [&](Value *blk) {
+    // Tiles in panel-major order (consecutive tiles share a B panel), split across threads by whole tiles.
+    parallelLoop(d.jPanels * d.iBlocks, 1, {pa, pb, C}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+      Value *pa = ptr[0], *pb = ptr[1], *C = ptr[2];
+      loopRange(first, last, [&](Value *tile) {
+        Value *panel = b_.CreateUDiv(tile, i64(d.iBlocks));
+        Value *blk = b_.CreateURem(tile, i64(d.iBlocks));
         // The K loop carries the accumulators as phis.
         llvm::BasicBlock *pre = b_.GetInsertBlock();
         auto *body = llvm::BasicBlock::Create(ctx_, "kernel", fn_);
@@ -457,6 +519,7 @@ class Emitter {
   std::vector<Value *> storage_;
   const int64_t vl_;  // f32 lanes per vector register
   const int64_t mr_;  // rows of C per register tile
+  const bool parallel_;  // split large kernels across threads
   std::map<uint32_t, Value *> packA_, packB_;  // per matmul result: its packing buffers in the arena
 };
 

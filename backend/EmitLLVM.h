@@ -30,6 +30,7 @@ struct EmittedModule {
 // What the code is shaped for: the f32 lanes of one vector register (16 with AVX-512, 8 with AVX2, 4 otherwise).
 struct CodegenTarget {
   int vectorWidth = 8;
+  bool parallel = false;  // split matmul and large elementwise kernels across threads (gantry_parallel_for)
 };
 
 EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry,

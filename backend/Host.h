@@ -15,7 +15,8 @@ namespace gantry::backend {
 std::unique_ptr<llvm::TargetMachine> hostTargetMachine(bool forObjectFile);
 // LLVM's O3 pipeline with loop and SLP vectorization, built from `tm` so the vectorizers know the vector width.
 void optimizeForHost(llvm::Module &m, llvm::TargetMachine &tm);
-// The vector width the emitted kernels are shaped for.
-CodegenTarget hostCodegenTarget();
+// The vector width the emitted kernels are shaped for; `parallel` splits large kernels across threads (the JIT
+// provides gantry_parallel_for; object files for embedding are single-threaded and need no runtime).
+CodegenTarget hostCodegenTarget(bool parallel);
 
 }  // namespace gantry::backend

@@ -28,6 +28,7 @@
 #include "backend/EmitLLVM.h"
 #include "backend/Cache.h"
 #include "backend/Host.h"
+#include "backend/ThreadPool.h"
 #include "gantry_config.h"
 #include "ir/Printer.h"
 #include "backend/Target.h"
@@ -102,6 +103,10 @@ class Jit {
     // Symbols of this process (memcpy, memset, powf) resolve for JIT code.
     jd.addGenerator(check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit_->getDataLayout().getGlobalPrefix()),
                           "looking up process symbols"));
+    // The runtime helper compiled code calls for threads.
+    llvm::orc::SymbolMap helpers;
+    helpers[jit_->mangleAndIntern("gantry_parallel_for")] = {llvm::orc::ExecutorAddr::fromPtr(&gantry_parallel_for), llvm::JITSymbolFlags::Exported};
+    if (llvm::Error e = jd.define(llvm::orc::absoluteSymbols(std::move(helpers)))) fail(std::move(e), "defining runtime helpers");
     if (llvm::Error e = jit_->addObjectFile(jd, llvm::MemoryBuffer::getMemBufferCopy(object))) fail(std::move(e), "loading the object");
     llvm::orc::ExecutorAddr addr = check(jit_->lookup(jd, entry), "linking the compiled function");
     return {&jd, addr.toPtr<void *>()};
@@ -133,13 +138,14 @@ std::string objectCode(llvm::Module &m, llvm::TargetMachine &tm) {
   return std::string(buffer.begin(), buffer.end());
 }
 
-// Everything the code depends on besides the IR: a change of any of these must miss the cache.
-std::string cacheKey(const ir::Function &f, llvm::TargetMachine &tm) {
-  ir::Module m;
-  m.functions.push_back(f);
-  return fmt::format("gantry {} / LLVM {} / {} {} {} / vector width {}\n{}", GANTRY_VERSION, LLVM_VERSION_STRING,
-                     tm.getTargetTriple().str(), tm.getTargetCPU().str(), tm.getTargetFeatureString().str(),
-                     hostCodegenTarget().vectorWidth, ir::print(m));
+// Everything the machine code depends on: the emitted (unoptimised) LLVM IR — so any change to the IR, the
+// shapes, or Gantry's code generation itself misses — the optimisation pipeline's LLVM version, and the CPU.
+std::string cacheKey(const llvm::Module &emitted, llvm::TargetMachine &tm) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  emitted.print(os, nullptr);
+  return fmt::format("gantry {} / LLVM {} O3 / {} {} {}\n{}", GANTRY_VERSION, LLVM_VERSION_STRING, tm.getTargetTriple().str(),
+                     tm.getTargetCPU().str(), tm.getTargetFeatureString().str(), os.str());
 }
 
 }  // namespace
@@ -157,12 +163,12 @@ std::unique_ptr<llvm::TargetMachine> hostTargetMachine(bool forObjectFile) {
   return check(jtmb.createTargetMachine(), "creating the target machine");
 }
 
-CodegenTarget hostCodegenTarget() {
-  static const CodegenTarget target = [] {
+CodegenTarget hostCodegenTarget(bool parallel) {
+  static const int width = [] {
     HostTarget host = detectHost();
-    return CodegenTarget{host.has("avx512f") ? 16 : host.has("avx2") || host.has("avx") ? 8 : 4};
+    return host.has("avx512f") ? 16 : host.has("avx2") || host.has("avx") ? 8 : 4;
   }();
-  return target;
+  return CodegenTarget{width, parallel};
 }
 
 namespace {
@@ -178,7 +184,7 @@ HostModule hostModule(const ir::Function &f, bool optimized) {
   initializeLlvm();
   HostModule h;
   h.tm = check(hostBuilder().createTargetMachine(), "creating the target machine");
-  h.emitted = emitFunction(f, *h.ctx, "gantry_" + f.name, hostCodegenTarget());
+  h.emitted = emitFunction(f, *h.ctx, "gantry_" + f.name, hostCodegenTarget(true));
   h.emitted.module->setDataLayout(h.tm->createDataLayout());
   h.emitted.module->setTargetTriple(h.tm->getTargetTriple().str());
   if (optimized) optimize(*h.emitted.module, *h.tm);
@@ -244,15 +250,15 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   auto impl = std::make_unique<CompiledFunction::Impl>();
   impl->function = f;
   llvm::TargetMachine &tm = jit.objectTargetMachine();
-  const std::string key = cacheKey(f, tm);
+  llvm::LLVMContext ctx;
+  EmittedModule emitted = emitFunction(f, ctx, kEntry, hostCodegenTarget(true));
+  emitted.module->setDataLayout(tm.createDataLayout());
+  emitted.module->setTargetTriple(tm.getTargetTriple().str());
+  const std::string key = cacheKey(*emitted.module, tm);
   CompileCache cache(options.useCache ? (options.cacheDirectory.empty() ? CompileCache::defaultDirectory() : options.cacheDirectory) : "");
   std::optional<CachedObject> entry = cache.load(key);
   impl->fromCache = entry.has_value();
   if (!entry) {
-    llvm::LLVMContext ctx;
-    EmittedModule emitted = emitFunction(f, ctx, kEntry, hostCodegenTarget());
-    emitted.module->setDataLayout(tm.createDataLayout());
-    emitted.module->setTargetTriple(tm.getTargetTriple().str());
     optimize(*emitted.module, tm);
     entry = CachedObject{objectCode(*emitted.module, tm), emitted.arenaFloats};
     cache.store(key, *entry);

@@ -16,6 +16,7 @@
 #include "backend/Jit.h"
 #include "backend/ObjectFile.h"
 #include "backend/Target.h"
+#include "backend/ThreadPool.h"
 #include "frontend/AstPrinter.h"
 #include "frontend/Frontend.h"
 #include "gantry_config.h"
@@ -91,6 +92,7 @@ struct IrOptions {
   std::string path, outPath, emit = "ir";
   std::vector<std::string> overrides;
   bool eval = false, jit = false, noCache = false;
+  int threads = 0;  // 0: the machine's hardware threads
   uint64_t seed = 1;
   std::string passes;  // empty: none, unless an instrumentation flag asks for the default pipeline
   std::vector<std::string> printAfter;
@@ -158,6 +160,7 @@ int runIr(const IrOptions &o) {
     return 0;
   }
   if (o.jit && !o.eval) throw UsageError("--jit needs --eval");
+  if (o.threads > 0) gantry::backend::setThreads(o.threads);
   emit(o.eval ? evaluateModule(m, o.seed, o.jit, !o.noCache) : gantry::ir::print(m), o.outPath);
   return 0;
 }
@@ -213,6 +216,16 @@ const CLI::Validator unsignedInteger(
     },
     "UINT", "unsigned integer");
 
+const CLI::Validator positiveInteger(
+    [](std::string &text) -> std::string {
+      int value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1024)
+        return fmt::format("'{}' is not a thread count from 1 to 1024", text);
+      return {};
+    },
+    "N", "positive integer");
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -231,6 +244,8 @@ int main(int argc, char **argv) {
   ir->add_option("--set", irOpts.overrides, "Override a setting of the program, as in train.batch=128 (repeatable)");
   ir->add_flag("--eval", irOpts.eval, "Evaluate each function on seeded arguments with the reference interpreter");
   ir->add_flag("--jit", irOpts.jit, "With --eval: run the JIT-compiled code instead of the interpreter");
+  ir->add_option("--threads", irOpts.threads, "Threads for JIT-compiled code (default: all hardware threads)")
+      ->check(positiveInteger);
   ir->add_flag("--no-cache", irOpts.noCache, "Compile afresh, without reading or writing the compile cache");
   ir->add_option("--seed", irOpts.seed, "Seed for --eval's arguments (0 to 2^64-1)")->check(unsignedInteger)->capture_default_str();
 

@@ -112,6 +112,10 @@ expect_run eval-jit-warm 0 "" -- "$gantry" ir "$bimodal" --eval --jit --set trai
 grep -qE '^@D\.loss \(seed 1, JIT: compiled in [0-9.]+ s from the cache, arena [0-9]+ KiB\):$' "$work/out" || fail "eval-jit-warm: not from the cache: $(cat "$work/out")"
 expect_run eval-interpreter 0 "" -- "$gantry" ir "$bimodal" --eval --set train.batch=8
 [ "$(grep -A1 '^@D.loss' "$work/out" | tail -1)" == "$jit_loss" ] || fail "eval-jit: JIT loss '$jit_loss' differs from the interpreter's $(grep -A1 '^@D.loss' "$work/out" | tail -1)"
+expect_run jit-threads 0 "" -- "$gantry" ir "$bimodal" --eval --jit --threads 1 --set train.batch=8
+[ "$(grep -A1 '^@D.loss' "$work/out" | tail -1)" == "$jit_loss" ] || fail "jit-threads: one thread gives another loss"
+expect_run threads-zero 2 "gantry: error: --threads: '0' is not a thread count from 1 to 1024
+Run 'gantry --help' for usage." -- "$gantry" ir "$bimodal" --eval --jit --threads 0
 expect_run jit-without-eval 2 "gantry: error: --jit needs --eval" -- "$gantry" ir "$bimodal" --jit
 
 # gantry compile: an object file and its header.

@@ -18,6 +18,7 @@
 
 #include "backend/Jit.h"
 #include "backend/Target.h"
+#include "backend/ThreadPool.h"
 #include "frontend/Frontend.h"
 #include "ir/Builder.h"
 #include "ir/Interpreter.h"
@@ -273,4 +274,28 @@ TEST_CASE("the compile cache: hit on the same code, miss on any change, survives
   // --no-cache never reads it.
   CHECK_FALSE(backend::compile(tanh, backend::CompileOptions{false, dir.string()})->fromCache());
   fs::remove_all(dir);
+}
+
+TEST_CASE("results are bit-identical for every thread count", "[jit][threads]") {
+  const char *testsDir = std::getenv("GANTRY_TESTS_DIR");
+  REQUIRE(testsDir != nullptr);
+  std::string path = std::string(testsDir) + "/../examples/custom_penalty_ring8.gan";
+  // A batch large enough that matmuls and elementwise loops are split.
+  ir::Module m = frontend::compile({path, readFile(path)}, {"train.batch=1024"});
+  passes::runPipeline(m, passes::parsePipeline("default"));
+  const ir::Function &f = *m.find("D.loss");
+  std::vector<ir::Tensor> args = runtime::sampleArguments(f, 9);
+  auto compiled = backend::compile(f);
+  std::vector<std::vector<ir::Tensor>> runs;
+  for (int threads : {1, 2, 3, 1}) {
+    backend::setThreads(threads);
+    runs.push_back(compiled->run(args));
+  }
+  backend::setThreads(backend::defaultThreads());
+  for (size_t r = 1; r < runs.size(); ++r)
+    for (size_t j = 0; j < runs[0].size(); ++j) {
+      INFO("run " << r << ", result " << f.results[j].name);
+      CHECK(runs[r][j].data == runs[0][j].data);
+    }
+  CHECK_THROWS_AS(backend::setThreads(0), std::invalid_argument);
 }

@@ -1,0 +1,110 @@
+#include "backend/ThreadPool.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace gantry::backend {
+namespace {
+
+class Pool {
+ public:
+  static Pool &instance() {
+    static Pool pool;
+    return pool;
+  }
+
+  ~Pool() { resize(0); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Workers besides the calling thread.
+  void resize(int workers) {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+      ++generation_;
+    }
+    wake_.notify_all();
+    for (std::thread &t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { work(i + 1); });
+  }
+
+  // Runs task(part) for part in [0, parts), part 0 on the caller; parts <= size().
+  void run(int parts, const std::function<void(int)> &task) {
+    if (parts <= 1) return task(0);
+    std::unique_lock<std::mutex> lock(m_);
+    task_ = &task;
+    parts_ = parts;
+    pending_ = parts - 1;
+    ++generation_;
+    lock.unlock();
+    wake_.notify_all();
+    task(0);
+    lock.lock();
+    done_.wait(lock, [&] { return pending_ == 0; });
+    task_ = nullptr;
+  }
+
+ private:
+  Pool() { resize(defaultThreads() - 1); }
+
+  void work(int part) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(m_);
+    while (true) {
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (stop_) return;
+      if (!task_ || part >= parts_) continue;
+      const std::function<void(int)> *task = task_;
+      lock.unlock();
+      (*task)(part);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)> *task_ = nullptr;
+  int parts_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+int requested = 0;  // 0: not set yet
+
+}  // namespace
+
+int defaultThreads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+void setThreads(int n) {
+  if (n < 1) throw std::invalid_argument("the thread count must be at least 1");
+  requested = n;
+  if (Pool::instance().size() != n) Pool::instance().resize(n - 1);
+}
+
+int threads() { return requested ? requested : Pool::instance().size(); }
+
+}  // namespace gantry::backend
+
+extern "C" void gantry_parallel_for(void (*body)(int64_t, int64_t, void *), void *ctx, int64_t n, int64_t grain) {
+  using namespace gantry::backend;
+  grain = std::max<int64_t>(grain, 1);
+  const int64_t units = (n + grain - 1) / grain;
+  const int parts = static_cast<int>(std::min<int64_t>(threads(), units));
+  if (parts <= 1) return body(0, n, ctx);
+  // Part p takes units [p * units / parts, (p + 1) * units / parts): a partition fixed by the thread count.
+  Pool::instance().run(parts, [&](int p) {
+    int64_t begin = p * units / parts * grain, end = std::min(n, (p + 1) * units / parts * grain);
+    if (begin < end) body(begin, end, ctx);
+  });
+}
