@@ -21,6 +21,7 @@ using llvm::Value;
 using ir::OpKind;
 
 constexpr int64_t kParallelElements = 1 << 16;  // elementwise loops at least this long are split across threads
+constexpr int64_t kParallelMacs = 1 << 22;      // and matmuls with at least this many multiply-adds
 
 class Emitter {
  public:
@@ -305,31 +306,39 @@ class Emitter {
     const int64_t nr = 2 * vl_;
     Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
     Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
+    // Small products are not worth waking threads for; large ones split packing and tiles across threads.
+    const bool split = d.m * d.n * d.k >= kParallelMacs;
     // Pack A: element (i, p) of op(A) sits at i*lda + p, or p*lda + i when transposed.
-    loop(d.iBlocks, [&](Value *blk) {
-      loop(d.k, [&](Value *p) {
-        for (int64_t r = 0; r < mr_; ++r) {
-          Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
-          Value *inRange = b_.CreateICmpSLT(row, i64(d.m));
-          Value *safeRow = b_.CreateSelect(inRange, row, i64(0));
-          Value *src = d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), safeRow) : b_.CreateAdd(b_.CreateMul(safeRow, i64(d.lda)), p);
-          Value *v = b_.CreateSelect(inRange, load(A, src), fc(0.0));
-          Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_)), i64(r));
-          store(v, pa, dst);
-        }
+    parallelLoop(d.iBlocks, split ? 1 : d.iBlocks, {A, pa}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+      Value *A = ptr[0], *pa = ptr[1];
+      loopRange(first, last, [&](Value *blk) {
+        loop(d.k, [&](Value *p) {
+          for (int64_t r = 0; r < mr_; ++r) {
+            Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
+            Value *inRange = b_.CreateICmpSLT(row, i64(d.m));
+            Value *safeRow = b_.CreateSelect(inRange, row, i64(0));
+            Value *src = d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), safeRow) : b_.CreateAdd(b_.CreateMul(safeRow, i64(d.lda)), p);
+            Value *v = b_.CreateSelect(inRange, load(A, src), fc(0.0));
+            Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_)), i64(r));
+            store(v, pa, dst);
+          }
+        });
       });
     });
     // Pack B: element (p, j) of op(B) sits at p*ldb + j, or j*ldb + p when transposed.
-    loop(d.jPanels, [&](Value *panel) {
-      loop(d.k, [&](Value *p) {
-        loop(nr, [&](Value *c) {
-          Value *col = b_.CreateAdd(b_.CreateMul(panel, i64(nr)), c);
-          Value *inRange = b_.CreateICmpSLT(col, i64(d.n));
-          Value *safeCol = b_.CreateSelect(inRange, col, i64(0));
-          Value *src = d.tb ? b_.CreateAdd(b_.CreateMul(safeCol, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), safeCol);
-          Value *v = b_.CreateSelect(inRange, load(B, src), fc(0.0));
-          Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr)), c);
-          store(v, pb, dst);
+    parallelLoop(d.jPanels, split ? 1 : d.jPanels, {B, pb}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+      Value *B = ptr[0], *pb = ptr[1];
+      loopRange(first, last, [&](Value *panel) {
+        loop(d.k, [&](Value *p) {
+          loop(nr, [&](Value *c) {
+            Value *col = b_.CreateAdd(b_.CreateMul(panel, i64(nr)), c);
+            Value *inRange = b_.CreateICmpSLT(col, i64(d.n));
+            Value *safeCol = b_.CreateSelect(inRange, col, i64(0));
+            Value *src = d.tb ? b_.CreateAdd(b_.CreateMul(safeCol, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), safeCol);
+            Value *v = b_.CreateSelect(inRange, load(B, src), fc(0.0));
+            Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr)), c);
+            store(v, pb, dst);
+          });
         });
       });
     });
@@ -337,7 +346,9 @@ class Emitter {
     llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_, llvm::Intrinsic::fmuladd, {vec});
     const int64_t tailCols = d.n % nr == 0 ? nr : d.n % nr;
     // Tiles in panel-major order (consecutive tiles share a B panel), split across threads by whole tiles.
-    parallelLoop(d.jPanels * d.iBlocks, 1, {pa, pb, C}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+    const int64_t tiles = d.jPanels * d.iBlocks;
+    const int64_t grain = split ? 1 : tiles;
+    parallelLoop(tiles, grain, {pa, pb, C}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
       Value *pa = ptr[0], *pb = ptr[1], *C = ptr[2];
       loopRange(first, last, [&](Value *tile) {
         Value *panel = b_.CreateUDiv(tile, i64(d.iBlocks));

@@ -1,6 +1,7 @@
 #include "backend/ThreadPool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -11,6 +12,8 @@
 namespace gantry::backend {
 namespace {
 
+// Workers spin for a short while before sleeping, so the back-to-back kernels of a training step hand work over
+// in microseconds rather than the tens of microseconds a condition-variable wake-up costs.
 class Pool {
  public:
   static Pool &instance() {
@@ -27,57 +30,71 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(m_);
       stop_ = true;
-      ++generation_;
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     for (std::thread &t : workers_) t.join();
     workers_.clear();
     stop_ = false;
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { work(i + 1); });
+    const uint64_t start = generation_.load();  // a worker waits for the first generation after this one
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i, start] { work(i + 1, start); });
   }
 
   // Runs task(part) for part in [0, parts), part 0 on the caller; parts <= size().
   void run(int parts, const std::function<void(int)> &task) {
     if (parts <= 1) return task(0);
-    std::unique_lock<std::mutex> lock(m_);
-    task_ = &task;
-    parts_ = parts;
-    pending_ = parts - 1;
-    ++generation_;
-    lock.unlock();
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      task_ = &task;
+      parts_ = parts;
+      pending_.store(parts - 1);
+      generation_.fetch_add(1);
+    }
     wake_.notify_all();
     task(0);
-    lock.lock();
-    done_.wait(lock, [&] { return pending_ == 0; });
+    for (int spins = 0; pending_.load() != 0; ++spins)
+      if (spins > kSpins) std::this_thread::yield();
     task_ = nullptr;
   }
 
  private:
+  static constexpr int kSpins = 20000;  // about 50 microseconds of polling
+
   Pool() { resize(defaultThreads() - 1); }
 
-  void work(int part) {
-    uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(m_);
+  void work(int part, uint64_t seen) {
     while (true) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (stop_) return;
-      if (!task_ || part >= parts_) continue;
-      const std::function<void(int)> *task = task_;
-      lock.unlock();
+      // Poll first, then sleep.
+      for (int spins = 0; generation_.load() == seen && !stop_.load() && spins < kSpins; ++spins) {
+      }
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        wake_.wait(lock, [&] { return generation_.load() != seen || stop_.load(); });
+      }
+      const std::function<void(int)> *task;
+      int parts;
+      {
+        // The generation and its task are read together: run() publishes both under this lock.
+        std::lock_guard<std::mutex> lock(m_);
+        if (stop_) return;
+        seen = generation_.load();
+        task = task_;
+        parts = parts_;
+      }
+      if (!task || part >= parts) continue;
       (*task)(part);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      pending_.fetch_sub(1);
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex m_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
   const std::function<void(int)> *task_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  int parts_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 int requested = 0;  // 0: not set yet

@@ -1,14 +1,17 @@
-// Matmul throughput of Gantry's JIT: GFLOP/s for square sizes 64..1024 and the MLP shapes of the examples, on one
-// thread. bench/matmul.sh runs it side by side with NumPy (OpenBLAS) and torch.mm and prints the ratios.
+// Matmul throughput of Gantry's JIT: GFLOP/s for square sizes 64..1024 and the MLP shapes of the examples.
+// bench/matmul.sh runs it side by side with NumPy (OpenBLAS) and torch.mm and prints the ratios.
+//   gantry-bench-matmul [THREADS]      (default 1)
 // Output: one line per shape, `name m k n gflops`.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "backend/Jit.h"
+#include "backend/ThreadPool.h"
 #include "ir/Builder.h"
 
 namespace {
@@ -42,7 +45,8 @@ double gflops(int64_t m, int64_t k, int64_t n) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char **argv) {
+  gantry::backend::setThreads(argc > 1 ? std::max(1, std::atoi(argv[1])) : 1);
   struct Shape {
     const char *name;
     int64_t m, k, n;

@@ -8,9 +8,11 @@ import time
 
 import numpy as np
 
+THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+
 try:
     import torch
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
 except ImportError:  # torch is optional: the table then has NumPy only
     torch = None
 
@@ -26,6 +28,7 @@ def best_gflops(fn, flops):
     return best
 
 
+print(f"{THREADS} thread{'s' if THREADS > 1 else ''}:")
 print(f"{'shape':<16} {'m':>5} {'k':>5} {'n':>5} {'gantry':>8} {'numpy':>8} {'torch':>8} {'vs numpy':>9} {'vs torch':>9}")
 for line in sys.stdin:
     name, m, k, n, gantry = line.split()
