@@ -63,13 +63,20 @@ class Emitter {
     for (size_t i = 0; i < f_.ops.size(); ++i) {
       const ir::Op &op = f_.ops[i];
       const Storage &st = plan.storage[op.result.id];
-      storage_[op.result.id] = st.kind == Storage::Kind::Result ? results[st.index] : inArena(st.index);
+      if (st.kind == Storage::Kind::Result) storage_[op.result.id] = results[st.index];
+      if (st.kind == Storage::Kind::Arena) storage_[op.result.id] = inArena(st.index);
       if (op.kind == OpKind::Matmul) {
         packA_[op.result.id] = inArena(plan.packA[i]);
         packB_[op.result.id] = inArena(plan.packB[i]);
       }
     }
-    for (const ir::Op &op : f_.ops) emitOp(op);
+    for (const Step &step : stepsOf(f_)) {
+      if (step.fused()) {
+        emitGroup(step);
+      } else {
+        emitOp(f_.ops[step.begin]);
+      }
+    }
     for (size_t j = 0; j < f_.results.size(); ++j) {
       if (!plan.copyResult[j]) continue;
       ir::Value v = f_.results[j].value;
@@ -453,6 +460,108 @@ class Emitter {
     if (op.kind == OpKind::ReduceMean) {
       int64_t count = in.numElements() / out.numElements();
       loop(out.numElements(), [&](Value *i) { store(b_.CreateFDiv(load(dst, i), fc(static_cast<double>(count))), dst, i); });
+    }
+  }
+
+  // One fusion group (passes/Fuse.h) as one loop nest over its iteration shape S. Per element: splat constants
+  // are literals, broadcasts load their operand at the mapped index, other inputs load at the element's offset
+  // (each once), elementwise ops compute in registers, and the values read outside the group are stored — all
+  // stores after all loads, so an output may overwrite an input in place (backend/MemoryPlan.h). A closing
+  // reduction accumulates into its output, initialised before the nest.
+  void emitGroup(const Step &step) {
+    const ir::Op &head = f_.ops[step.begin], &last = f_.ops[step.end - 1];
+    const bool reduces = last.kind == OpKind::ReduceSum || last.kind == OpKind::ReduceMean || last.kind == OpKind::ReduceMax;
+    ir::Shape shape = head.kind == OpKind::ReduceSum || head.kind == OpKind::ReduceMean || head.kind == OpKind::ReduceMax
+                          ? f_.type(head.operands[0]).shape
+                          : f_.type(head.result).shape;
+    const bool scalarDomain = shape.empty();
+    if (scalarDomain) shape = {1};  // one iteration; every offset is 0
+    std::vector<bool> internal(f_.values.size(), false);
+    for (size_t i = step.begin; i < step.end; ++i) internal[f_.ops[i].result.id] = true;
+    // Every pointer the nest touches, so an outlined (threaded) body can receive them.
+    std::vector<ir::Value> touched;
+    auto touch = [&](ir::Value v) {
+      if (storage_[v.id] && std::find(touched.begin(), touched.end(), v) == touched.end()) touched.push_back(v);
+    };
+    for (size_t i = step.begin; i < step.end; ++i) {
+      for (ir::Value v : f_.ops[i].operands)
+        if (!internal[v.id]) touch(v);
+      touch(f_.ops[i].result);  // stored when it has storage (read outside the group)
+    }
+    std::vector<Value *> ptrs;
+    for (ir::Value v : touched) ptrs.push_back(storage_[v.id]);
+    auto slot = [&](ir::Value v) { return static_cast<size_t>(std::find(touched.begin(), touched.end(), v) - touched.begin()); };
+
+    if (reduces)
+      fill(storage_[last.result.id], f_.type(last.result).numElements(),
+           last.kind == OpKind::ReduceMax ? -std::numeric_limits<double>::infinity() : 0.0);
+    const ir::Shape strides = ir::stridesOf(shape);
+    auto body = [&](Value *first, Value *end, const std::vector<Value *> &p) {
+      loopRange(first, end, [&](Value *outer) {
+        ir::Shape inner(shape.begin() + 1, shape.end());
+        nest(inner, [&](const std::vector<Value *> &rest) {
+          std::vector<Value *> idx = {outer};
+          idx.insert(idx.end(), rest.begin(), rest.end());
+          Value *linear = offsetOf(idx, strides);
+          std::map<uint32_t, Value *> scalars;  // value id -> its element in this iteration
+          auto get = [&](ir::Value v) {
+            auto it = scalars.find(v.id);
+            if (it != scalars.end()) return it->second;
+            return scalars[v.id] = load(p[slot(v)], linear);
+          };
+          std::vector<std::pair<ir::Value, Value *>> stores;
+          for (size_t i = step.begin; i < step.end; ++i) {
+            const ir::Op &op = f_.ops[i];
+            Value *r = nullptr;
+            if (op.kind == OpKind::Constant) {
+              r = fc(std::get<double>(*op.attrs.find("value")));
+            } else if (op.kind == OpKind::Broadcast) {
+              const ir::Shape xs = ir::stridesOf(f_.type(op.operands[0]).shape);
+              const std::vector<int64_t> &dims = op.attrs.getInts("dims");
+              std::vector<int64_t> st(shape.size(), 0);
+              for (size_t d = 0; d < dims.size(); ++d) st[dims[d]] = xs[d];
+              r = load(p[slot(op.operands[0])], offsetOf(idx, st));
+            } else if (reduces && i + 1 == step.end) {
+              const std::vector<int64_t> &axes = op.attrs.getInts("axes");
+              const ir::Shape outStrides = ir::stridesOf(f_.type(op.result).shape);
+              std::vector<int64_t> toOut;
+              size_t kept = 0;
+              for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+                toOut.push_back(scalarDomain || std::find(axes.begin(), axes.end(), d) != axes.end() ? 0 : outStrides[kept++]);
+              Value *dst = p[slot(op.result)];
+              Value *o = offsetOf(idx, toOut);
+              llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
+              acc.setAllowReassoc(true);
+              b_.setFastMathFlags(acc);
+              Value *x = get(op.operands[0]);
+              Value *sum = op.kind == OpKind::ReduceMax ? call(llvm::Intrinsic::maximum, {load(dst, o), x}) : b_.CreateFAdd(load(dst, o), x);
+              b_.setFastMathFlags(saved);
+              store(sum, dst, o);
+              continue;
+            } else {
+              std::vector<Value *> x;
+              for (ir::Value v : op.operands) x.push_back(get(v));
+              r = scalar(op, x);
+            }
+            scalars[op.result.id] = r;
+            if (storage_[op.result.id]) stores.push_back({op.result, r});
+          }
+          for (const auto &[v, r] : stores) store(r, p[slot(v)], linear);
+        });
+      });
+    };
+    const int64_t elements = ir::TensorType::f32(shape).numElements();
+    // Split the outermost dimension across threads when the nest is large, unless a reduction would make two
+    // threads accumulate into one element.
+    if (!reduces && elements >= kParallelElements && shape.size() >= 1 && shape[0] > 1) {
+      parallelLoop(shape[0], std::max<int64_t>(1, 4096 / std::max<int64_t>(1, elements / shape[0])), ptrs, body);
+    } else {
+      body(i64(0), i64(shape[0]), ptrs);
+    }
+    if (last.kind == OpKind::ReduceMean) {
+      Value *dst = storage_[last.result.id];
+      int64_t count = elements / f_.type(last.result).numElements();
+      loop(f_.type(last.result).numElements(), [&](Value *i) { store(b_.CreateFDiv(load(dst, i), fc(static_cast<double>(count))), dst, i); });
     }
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 
 namespace gantry::backend {
 namespace {
@@ -58,62 +59,101 @@ class Arena {
 
 bool isElementwise(ir::OpKind k) { return ir::opDef(k).cls != ir::OpClass::Structural; }
 
+std::optional<int64_t> groupOf(const ir::Op &op) {
+  const ir::AttrValue *g = op.attrs.find(ir::kFusionAttr);
+  if (!g) return std::nullopt;
+  return std::get<int64_t>(*g);
+}
+
 }  // namespace
+
+std::vector<Step> stepsOf(const ir::Function &f) {
+  std::vector<Step> steps;
+  for (size_t i = 0; i < f.ops.size();) {
+    size_t end = i + 1;
+    if (std::optional<int64_t> g = groupOf(f.ops[i]))
+      while (end < f.ops.size() && groupOf(f.ops[end]) == g) ++end;
+    steps.push_back({i, end});
+    i = end;
+  }
+  return steps;
+}
 
 MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t, size_t>> &packFloats) {
   MemoryPlan plan;
   plan.storage.resize(f.values.size());
   plan.packA.assign(f.ops.size(), 0);
   plan.packB.assign(f.ops.size(), 0);
-  const size_t end = f.ops.size();
+  const std::vector<Step> steps = stepsOf(f);
+  const size_t end = steps.size();
+  constexpr size_t kNever = SIZE_MAX;
 
   for (size_t i = 0; i < f.params.size(); ++i) plan.storage[f.params[i].value.id] = {Storage::Kind::Param, i};
 
-  // Last use of every value (end for results, kNever for none), and which values go straight to a result buffer.
-  constexpr size_t kNever = SIZE_MAX;
-  std::vector<size_t> lastUse(f.values.size(), kNever);
+  // The step of every op, the last step that reads each value (end for results, kNever for none), and whether a
+  // value defined in a fusion group is read outside it.
+  std::vector<size_t> stepOfOp(f.ops.size());
+  for (size_t s = 0; s < steps.size(); ++s)
+    for (size_t i = steps[s].begin; i < steps[s].end; ++i) stepOfOp[i] = s;
+  std::vector<size_t> defStep(f.values.size(), kNever), lastUse(f.values.size(), kNever);
+  for (size_t i = 0; i < f.ops.size(); ++i) defStep[f.ops[i].result.id] = stepOfOp[i];
+  std::vector<bool> readOutside(f.values.size(), false);
   for (size_t i = 0; i < f.ops.size(); ++i)
-    for (ir::Value v : f.ops[i].operands) lastUse[v.id] = i;
+    for (ir::Value v : f.ops[i].operands) {
+      size_t s = stepOfOp[i];
+      if (lastUse[v.id] == kNever || lastUse[v.id] < s) lastUse[v.id] = s;
+      if (defStep[v.id] != s) readOutside[v.id] = true;
+    }
   std::vector<bool> isParam(f.values.size(), false), inResult(f.values.size(), false);
   for (const ir::Param &p : f.params) isParam[p.value.id] = true;
   plan.copyResult.assign(f.results.size(), true);
   for (size_t j = 0; j < f.results.size(); ++j) {
     ir::Value v = f.results[j].value;
     lastUse[v.id] = end;
+    readOutside[v.id] = true;
     if (!isParam[v.id] && !inResult[v.id]) {
       inResult[v.id] = true;
       plan.storage[v.id] = {Storage::Kind::Result, j};
       plan.copyResult[j] = false;
     }
   }
+
   Arena arena;
   std::vector<size_t> sizeOf(f.values.size(), 0);
   std::vector<bool> inArena(f.values.size(), false);
-  std::vector<std::vector<ir::Value>> dyingAt(f.ops.size());
-  for (const ir::Op &op : f.ops)
-    for (ir::Value v : op.operands)
-      if (lastUse[v.id] < end) {
-        std::vector<ir::Value> &dying = dyingAt[lastUse[v.id]];
-        if (std::find(dying.begin(), dying.end(), v) == dying.end()) dying.push_back(v);
-      }
+  auto sizeOfValue = [&](ir::Value v) { return aligned(static_cast<size_t>(f.type(v).numElements())); };
 
-  for (size_t i = 0; i < f.ops.size(); ++i) {
-    const ir::Op &op = f.ops[i];
-    const size_t size = aligned(static_cast<size_t>(f.type(op.result).numElements()));
-    plan.naiveFloats += size;
-    if (packFloats[i].first + packFloats[i].second > 0) {
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const Step step = steps[s];
+    // Inputs read here for the last time, in first-use order; those a group broadcasts cannot be overwritten.
+    std::vector<ir::Value> dying;
+    std::vector<bool> broadcastHere(f.values.size(), false);
+    for (size_t i = step.begin; i < step.end; ++i)
+      for (ir::Value v : f.ops[i].operands) {
+        if (defStep[v.id] == s) continue;
+        if (f.ops[i].kind == ir::OpKind::Broadcast) broadcastHere[v.id] = true;
+        if (lastUse[v.id] == s && std::find(dying.begin(), dying.end(), v) == dying.end()) dying.push_back(v);
+      }
+    for (size_t i = step.begin; i < step.end; ++i) {
+      if (packFloats[i].first + packFloats[i].second == 0) continue;
       plan.packA[i] = arena.allocate(aligned(packFloats[i].first));
       plan.packB[i] = arena.allocate(aligned(packFloats[i].second));
       plan.naiveFloats += aligned(packFloats[i].first) + aligned(packFloats[i].second);
     }
-    if (plan.storage[op.result.id].kind != Storage::Kind::Result) {
-      // In place over an operand that dies here, for ops that read element i only to write element i.
+    // The step's outputs: every op result of a single-op step, the values read outside a group.
+    for (size_t i = step.begin; i < step.end; ++i) {
+      const ir::Op &op = f.ops[i];
+      const size_t size = sizeOfValue(op.result);
+      plan.naiveFloats += size;
+      if (step.fused() && !readOutside[op.result.id]) continue;  // lives in registers: Storage::Kind::None
+      if (plan.storage[op.result.id].kind == Storage::Kind::Result) continue;
       bool placed = false;
-      if (isElementwise(op.kind)) {
-        for (ir::Value v : dyingAt[i]) {
-          if (inArena[v.id] && sizeOf[v.id] == size) {
+      if (isElementwise(op.kind) || (step.fused() && op.kind != ir::OpKind::ReduceSum && op.kind != ir::OpKind::ReduceMean &&
+                                     op.kind != ir::OpKind::ReduceMax)) {
+        for (ir::Value v : dying) {
+          if (inArena[v.id] && sizeOf[v.id] == size && !broadcastHere[v.id]) {
             plan.storage[op.result.id] = {Storage::Kind::Arena, plan.storage[v.id].index};
-            inArena[v.id] = false;  // ownership of the block passes to the result
+            inArena[v.id] = false;  // the block passes to the output
             placed = true;
             break;
           }
@@ -123,19 +163,23 @@ MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t,
       inArena[op.result.id] = true;
       sizeOf[op.result.id] = size;
     }
-    if (packFloats[i].first + packFloats[i].second > 0) {
+    for (size_t i = step.begin; i < step.end; ++i) {
+      if (packFloats[i].first + packFloats[i].second == 0) continue;
       arena.release(plan.packA[i], aligned(packFloats[i].first));
       arena.release(plan.packB[i], aligned(packFloats[i].second));
     }
-    for (ir::Value v : dyingAt[i])
+    for (ir::Value v : dying)
       if (inArena[v.id]) {
         arena.release(plan.storage[v.id].index, sizeOf[v.id]);
         inArena[v.id] = false;
       }
-    // A value no op reads and no result returns dies where it is born.
-    if (lastUse[op.result.id] == kNever && inArena[op.result.id]) {
-      arena.release(plan.storage[op.result.id].index, size);
-      inArena[op.result.id] = false;
+    // Outputs nothing reads die where they are born.
+    for (size_t i = step.begin; i < step.end; ++i) {
+      ir::Value v = f.ops[i].result;
+      if (lastUse[v.id] == kNever && inArena[v.id]) {
+        arena.release(plan.storage[v.id].index, sizeOf[v.id]);
+        inArena[v.id] = false;
+      }
     }
   }
   plan.arenaFloats = arena.size();

@@ -300,6 +300,11 @@ std::optional<OpKind> opByName(std::string_view name) {
 
 std::string normalizeAttrs(const OpDef &def, Attrs &attrs) {
   for (const auto &[name, value] : attrs.entries()) {
+    if (name == kFusionAttr) {
+      if (kindOf(value) != AttrKind::Int || std::get<int64_t>(value) < 0)
+        return fmt::format("attribute '{}' must be a non-negative integer", kFusionAttr);
+      continue;
+    }
     auto spec = std::find_if(def.attrs.begin(), def.attrs.end(), [&](const AttrSpec &s) { return name == s.name; });
     if (spec == def.attrs.end()) return fmt::format("unknown attribute '{}'", name);
     if (std::find(spec->kinds.begin(), spec->kinds.end(), kindOf(value)) == spec->kinds.end())

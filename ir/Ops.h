@@ -90,6 +90,10 @@ const char *opName(OpKind k);
 std::optional<OpKind> opByName(std::string_view name);
 std::span<const OpDef> allOps();
 
+// The one attribute any op may carry: `fusion = N` puts the op in fusion group N of its function (set by the
+// `fuse` pass, read by the backend; the verifier checks that every group can run as one loop nest).
+constexpr const char *kFusionAttr = "fusion";
+
 // Checks the attributes against the op's specs (unknown names, missing required ones, wrong kinds, unknown
 // symbols) and fills in defaults. Returns an error message, or empty on success.
 std::string normalizeAttrs(const OpDef &def, Attrs &attrs);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "ir/Builder.h"
@@ -30,6 +31,7 @@ class FunctionVerifier {
     checkParams();
     for (const Op &op : f_.ops) checkOp(op);
     checkResults();
+    checkFusionGroups();
     return errors_;
   }
 
@@ -117,6 +119,53 @@ class FunctionVerifier {
     }
   }
 
+  // A fusion group is a contiguous run of ops over one iteration shape S: elementwise ops with result shape S,
+  // broadcasts to S of values from outside the group, splat constants of shape S, and at most one reduction of a
+  // shape-S value, last.
+  void checkFusionGroups() {
+    std::map<int64_t, size_t> lastSeen;  // group -> index of its last op so far
+    for (size_t i = 0; i < f_.ops.size(); ++i) {
+      const Op &op = f_.ops[i];
+      const AttrValue *g = op.attrs.find(kFusionAttr);
+      if (!g || !std::holds_alternative<int64_t>(*g)) continue;
+      int64_t group = std::get<int64_t>(*g);
+      std::string where = fmt::format("{} = {}", (*names_)(op.result), opName(op.kind));
+      auto it = lastSeen.find(group);
+      if (it != lastSeen.end() && it->second + 1 != i) {
+        error(fmt::format("{}: fusion group {} is not a contiguous run of ops", where, group));
+        continue;
+      }
+      const size_t first = it == lastSeen.end() ? i : groupStart_[group];
+      if (it == lastSeen.end()) groupStart_[group] = i;
+      lastSeen[group] = i;
+      const Op &head = f_.ops[first];
+      const bool headReduces = isReduction(head.kind);
+      const Shape domain = headReduces ? f_.type(head.operands[0]).shape : f_.type(head.result).shape;
+      const OpClass cls = opDef(op.kind).cls;
+      bool fits = false;
+      bool splat = op.kind == OpKind::Constant && std::holds_alternative<double>(*op.attrs.find("value"));
+      if (cls != OpClass::Structural || op.kind == OpKind::Broadcast || splat) fits = f_.type(op.result).shape == domain;
+      if (isReduction(op.kind)) fits = f_.type(op.operands[0]).shape == domain;
+      if (!fits) {
+        error(fmt::format("{}: cannot join fusion group {} (its ops run over {})", where, group, shapeStr(domain)));
+        continue;
+      }
+      if (i != first && isReduction(f_.ops[i - 1].kind) && inGroup(f_.ops[i - 1], group))
+        error(fmt::format("{}: fusion group {} continues after its reduction", where, group));
+      if (op.kind == OpKind::Broadcast) {
+        for (size_t k = first; k < i; ++k)
+          if (f_.ops[k].result == op.operands[0]) error(fmt::format("{}: broadcasts a value of its own fusion group", where));
+      }
+    }
+  }
+
+  static bool isReduction(OpKind k) { return k == OpKind::ReduceSum || k == OpKind::ReduceMean || k == OpKind::ReduceMax; }
+  static bool inGroup(const Op &op, int64_t group) {
+    const AttrValue *g = op.attrs.find(kFusionAttr);
+    return g && std::holds_alternative<int64_t>(*g) && std::get<int64_t>(*g) == group;
+  }
+
+  std::map<int64_t, size_t> groupStart_;
   const Function &f_;
   const ValueNamer *names_ = nullptr;
   std::vector<bool> defined_;

@@ -2,7 +2,7 @@
 //
 // A pipeline is written as a list of pass names; a parenthesised group followed by `*` repeats until none of its
 // passes changes the module (at most kMaxFixedPointRounds rounds):
-//   autodiff,(fold,algebraic,cse,dce)*          (the default pipeline)
+//   autodiff,(fold,algebraic,cse,dce)*,fuse          (the default pipeline)
 // Instrumentation: dumps after chosen passes (`// *** IR Dump After cse ***`, a comment, so every dump reads back
 // with `gantry ir`), only after passes that changed something (`--print-changed`; the others get one line saying
 // so), verification after every pass, a table of time and op counts per pass, and stopping after a named pass.
@@ -19,7 +19,7 @@
 namespace gantry::passes {
 
 constexpr int kMaxFixedPointRounds = 16;
-constexpr std::string_view kDefaultPipeline = "autodiff,(fold,algebraic,cse,dce)*";
+constexpr std::string_view kDefaultPipeline = "autodiff,(fold,algebraic,cse,dce)*,fuse";
 
 struct PipelineStep {
   std::vector<const PassInfo *> passes;

@@ -5,6 +5,7 @@
 #include "passes/Cse.h"
 #include "passes/Dce.h"
 #include "passes/Fold.h"
+#include "passes/Fuse.h"
 
 namespace gantry::passes {
 namespace {
@@ -15,6 +16,7 @@ const PassInfo kPasses[] = {
     {"algebraic", "local algebraic rewrites: identities, shape no-ops, broadcasts, selects", simplifyAlgebra},
     {"cse", "merge ops that compute the same thing", eliminateCommonSubexpressions},
     {"dce", "remove ops no result depends on", eliminateDeadCode},
+    {"fuse", "group runs of elementwise ops (and a closing reduction) into single loop nests", fuseElementwise},
 };
 
 }  // namespace

@@ -21,7 +21,12 @@ ir::Value Rewriter::copy(const ir::Op &op) {
   const ir::OpDef &def = ir::opDef(op.kind);
   std::optional<ir::TensorType> declared;
   if (def.explicitResultType) declared = old_.type(op.result);
-  ir::Value v = builder_.create(op.kind, mapOperands(op), op.attrs, declared, old_.nameOf(op.result));
+  // Fusion groups describe the op order `fuse` saw: a rewrite may break them, so they are dropped (`fuse` runs
+  // again at the end of the pipeline).
+  ir::Attrs attrs;
+  for (const auto &[name, value] : op.attrs.entries())
+    if (name != ir::kFusionAttr) attrs.set(name, value);
+  ir::Value v = builder_.create(op.kind, mapOperands(op), attrs, declared, old_.nameOf(op.result));
   set(op.result, v);
   return v;
 }

@@ -14,39 +14,39 @@ using namespace gantry;
 
 namespace {
 
-// Checks the plan against liveness computed independently: for every pair of arena values whose lifetimes
-// [definition, last use] intersect, their blocks are disjoint.
+// Checks the plan against liveness computed independently, in steps (one op, or one fusion group): two arena
+// values may share memory only if one is dead by the time the other is born, or dies in the very step the
+// other is born in (written in place, which the backend makes safe by storing a step's outputs last).
 void checkNoOverlap(const ir::Function &f, const backend::MemoryPlan &plan) {
-  const size_t n = f.ops.size();
+  std::vector<backend::Step> steps = backend::stepsOf(f);
+  std::vector<size_t> stepOf(f.ops.size());
+  for (size_t s = 0; s < steps.size(); ++s)
+    for (size_t i = steps[s].begin; i < steps[s].end; ++i) stepOf[i] = s;
   std::vector<size_t> def(f.values.size(), 0), last(f.values.size(), 0);
-  for (size_t i = 0; i < n; ++i) {
-    def[f.ops[i].result.id] = i;
-    last[f.ops[i].result.id] = i;
-  }
-  for (size_t i = 0; i < n; ++i)
-    for (ir::Value v : f.ops[i].operands) last[v.id] = std::max(last[v.id], i);
-  for (const ir::Result &r : f.results) last[r.value.id] = n;
+  for (size_t i = 0; i < f.ops.size(); ++i) def[f.ops[i].result.id] = last[f.ops[i].result.id] = stepOf[i];
+  for (size_t i = 0; i < f.ops.size(); ++i)
+    for (ir::Value v : f.ops[i].operands) last[v.id] = std::max(last[v.id], stepOf[i]);
+  for (const ir::Result &r : f.results) last[r.value.id] = steps.size();
   auto size = [&](ir::Value v) { return static_cast<size_t>(f.type(v).numElements()); };
+  std::vector<ir::Value> arenaValues;
+  for (const ir::Op &op : f.ops) {
+    const backend::Storage &st = plan.storage[op.result.id];
+    if (st.kind != backend::Storage::Kind::Arena) continue;
+    CHECK(st.index % 16 == 0);
+    CHECK(st.index + size(op.result) <= plan.arenaFloats);
+    arenaValues.push_back(op.result);
+  }
   size_t checked = 0;
-  for (size_t i = 0; i < n; ++i) {
-    ir::Value a = f.ops[i].result;
-    const backend::Storage &sa = plan.storage[a.id];
-    if (sa.kind != backend::Storage::Kind::Arena) continue;
-    CHECK(sa.index % 16 == 0);
-    CHECK(sa.index + size(a) <= plan.arenaFloats);
-    for (size_t j = i + 1; j < n; ++j) {
-      ir::Value b = f.ops[j].result;
-      const backend::Storage &sb = plan.storage[b.id];
-      if (sb.kind != backend::Storage::Kind::Arena) continue;
-      // b is defined at j; a is live then if its last use is after j, or at j when b is not written in place.
-      bool inPlace = sa.index == sb.index && last[a.id] == j && ir::opDef(f.ops[j].kind).cls != ir::OpClass::Structural;
-      bool overlapLife = last[a.id] > j || (last[a.id] == j && !inPlace);
-      bool overlapMem = sa.index < sb.index + size(b) && sb.index < sa.index + size(a);
-      INFO("@" << f.name << ": ops " << i << " and " << j);
-      CHECK_FALSE((overlapLife && overlapMem));
+  for (size_t i = 0; i < arenaValues.size(); ++i)
+    for (size_t j = i + 1; j < arenaValues.size(); ++j) {
+      ir::Value a = arenaValues[i], b = arenaValues[j];  // a is born no later than b
+      const backend::Storage &sa = plan.storage[a.id], &sb = plan.storage[b.id];
+      bool sharesMemory = sa.index < sb.index + size(b) && sb.index < sa.index + size(a);
+      bool bothLive = last[a.id] > def[b.id] || (def[a.id] == def[b.id]);
+      INFO("@" << f.name << ": values %" << a.id << " and %" << b.id);
+      CHECK_FALSE((sharesMemory && bothLive));
       ++checked;
     }
-  }
   CHECK(checked > 0);
 }
 

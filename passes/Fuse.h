@@ -1,0 +1,20 @@
+// fuse: groups runs of elementwise ops into loop nests the backend emits as one.
+//
+// Walking the ops in order, a group collects a contiguous run of ops over one iteration shape S: elementwise ops
+// (unary, binary, compare, select) with result shape S, broadcasts to S and splat constants of shape S (read or
+// written inline, never stored), and ends with at most one reduction of a shape-S value. Each group's ops get
+// `fusion = N` (N counts from 0 in each function); a value used only inside its group is never stored. Runs of
+// one op are left alone. Existing groups are discarded first, so the pass is idempotent.
+// Contiguous runs are always legal (the op list is a topological order, so no path leaves a run and comes back);
+// ops are not reordered to make runs longer.
+// Preconditions: the module verifies. Postconditions: it verifies (ir/Verifier.h checks every group) and computes
+// the same values. Returns whether any op's group changed.
+#pragma once
+
+#include "ir/Module.h"
+
+namespace gantry::passes {
+
+bool fuseElementwise(ir::Module &m);
+
+}  // namespace gantry::passes
