@@ -107,21 +107,8 @@ class Emitter {
     return b_.CreateCall(decl, args);
   }
 
-  // for (i = 0; i < n; ++i) body(i), with n >= 1 (every dimension is).
-  void loop(int64_t n, const std::function<void(Value *)> &body) {
-    llvm::BasicBlock *pre = b_.GetInsertBlock();
-    auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
-    auto *exit = llvm::BasicBlock::Create(ctx_, "done", fn_);
-    b_.CreateBr(header);
-    b_.SetInsertPoint(header);
-    llvm::PHINode *i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
-    i->addIncoming(i64(0), pre);
-    body(i);
-    Value *next = b_.CreateAdd(i, i64(1), "", true, true);
-    i->addIncoming(next, b_.GetInsertBlock());
-    b_.CreateCondBr(b_.CreateICmpSLT(next, i64(n)), header, exit);
-    b_.SetInsertPoint(exit);
-  }
+  // for (i = 0; i < n; ++i) body(i): the constant bounds fold loopRange's guard away.
+  void loop(int64_t n, const std::function<void(Value *)> &body) { loopRange(i64(0), i64(n), body); }
 
   // for (i = first; i < last; ++i) body(i), with bounds known only at run time (possibly empty).
   void loopRange(Value *first, Value *last, const std::function<void(Value *)> &body) {
