@@ -6,12 +6,18 @@
 #include "passes/Dce.h"
 #include "passes/Fold.h"
 #include "passes/Fuse.h"
+#include "passes/Penalty.h"
+#include "passes/Step.h"
+#include "passes/Unroll.h"
 
 namespace gantry::passes {
 namespace {
 
 const PassInfo kPasses[] = {
     {"autodiff", "add d(loss)/d(param) results to every loss function", addLossGradients},
+    {"penalty", "add the discriminator's gradient penalties to its loss (double backprop)", expandPenalties},
+    {"unroll", "compute G's loss against D after K differentiable optimizer steps", unrollDiscriminator},
+    {"step", "build @step: D's update(s) and G's update as one function", buildTrainingStep},
     {"fold", "evaluate ops whose operands are all constants", foldConstants},
     {"algebraic", "local algebraic rewrites: identities, shape no-ops, broadcasts, selects", simplifyAlgebra},
     {"cse", "merge ops that compute the same thing", eliminateCommonSubexpressions},
