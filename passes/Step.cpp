@@ -74,11 +74,12 @@ class StepBuilder {
       thetaD = u.params;
       stateD = u.state;
     }
-    // G's update, against D after its update(s).
+    // G's update, against D after its update(s). D's update is a fact for G, not something to differentiate
+    // through (that is what `unroll` asks for, inside G's loss): stop_gradient cuts θD's dependence on θG.
     std::map<std::string, ir::Value> args = gBatch;
     for (const auto &[name, v] : weights) args.emplace(name, v);
-    for (size_t i = 0; i < dParams.size(); ++i) args[dParams[i].first] = thetaD[i];
-    for (size_t i = 0; i < dSlots.size(); ++i) args[dSlots[i].name] = stateD[i];
+    for (size_t i = 0; i < dParams.size(); ++i) args[dParams[i].first] = b.unary(ir::OpKind::StopGradient, thetaD[i]);
+    for (size_t i = 0; i < dSlots.size(); ++i) args[dSlots[i].name] = b.unary(ir::OpKind::StopGradient, stateD[i]);
     std::vector<ir::Value> thetaG = valuesOf(weights, gParams), stateG = valuesOf(weights, gSlots);
     ir::Value lossG = call(b, gLoss, args);
     Update g = emitUpdate(b, gOpt, thetaG, differentiate(b, lossG, thetaG), stateG);
