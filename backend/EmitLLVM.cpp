@@ -7,6 +7,8 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
+#include <fmt/format.h>
+
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -70,13 +72,7 @@ class Emitter {
         packB_[op.result.id] = inArena(plan.packB[i]);
       }
     }
-    for (const Step &step : stepsOf(f_)) {
-      if (step.fused()) {
-        emitGroup(step);
-      } else {
-        emitOp(f_.ops[step.begin]);
-      }
-    }
+    for (const Step &step : stepsOf(f_)) emitStep(step);
     for (size_t j = 0; j < f_.results.size(); ++j) {
       if (!plan.copyResult[j]) continue;
       ir::Value v = f_.results[j].value;
@@ -450,6 +446,91 @@ class Emitter {
     }
   }
 
+  // Each step (one op, or one fusion group) becomes a kernel: an LLVM function of its own taking the pointers it
+  // touches, called from the entry function. Kernels are deduplicated by structure (ops, attributes, shapes, how
+  // values flow between them and which are stored), so the K unrolled copies of D's update, which compute the
+  // same kernels on other buffers, compile once: compile time does not grow with K, and the entry function is a
+  // flat list of calls.
+  void emitStep(const Step &step) {
+    // The pointers the step touches, in order of first use; and the structural key.
+    std::vector<ir::Value> touched;
+    std::vector<std::pair<uint32_t, bool>> packs;  // (matmul result id, A or B), after the values
+    std::map<uint32_t, size_t> internalIndex;
+    std::string key;
+    auto touch = [&](ir::Value v) {
+      auto it = std::find(touched.begin(), touched.end(), v);
+      if (it != touched.end()) return static_cast<size_t>(it - touched.begin());
+      touched.push_back(v);
+      return touched.size() - 1;
+    };
+    for (size_t i = step.begin; i < step.end; ++i) {
+      const ir::Op &op = f_.ops[i];
+      key += ir::opName(op.kind);
+      for (const auto &[name, value] : op.attrs.entries())
+        if (name != ir::kFusionAttr) key += " " + name + "=" + ir::attrValueStr(value);
+      key += " : " + f_.type(op.result).str() + " (";
+      for (ir::Value v : op.operands) {
+        auto it = internalIndex.find(v.id);
+        key += it != internalIndex.end() ? "i" + std::to_string(it->second) + " " : "e" + std::to_string(touch(v)) + ":" + f_.type(v).str() + " ";
+      }
+      key += ")";
+      if (storage_[op.result.id]) key += " -> e" + std::to_string(touch(op.result));
+      internalIndex[op.result.id] = i - step.begin;
+      key += "\n";
+    }
+    for (size_t i = step.begin; i < step.end; ++i)
+      if (f_.ops[i].kind == OpKind::Matmul) {
+        packs.push_back({f_.ops[i].result.id, true});
+        packs.push_back({f_.ops[i].result.id, false});
+      }
+    std::vector<Value *> args;
+    for (ir::Value v : touched) args.push_back(storage_[v.id]);
+    for (const auto &[id, isA] : packs) args.push_back(isA ? packA_.at(id) : packB_.at(id));
+
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    llvm::Function *kernel = kernels_[key];
+    if (!kernel) {
+      auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
+      kernel = llvm::Function::Create(type, llvm::Function::InternalLinkage, fmt::format("{}.k{}", entry_, kernels_.size()), module_);
+      kernel->addFnAttr(llvm::Attribute::NoUnwind);
+      kernel->addFnAttr(llvm::Attribute::NoInline);  // one copy, however many calls
+      kernel->addFnAttr("prefer-vector-width", "512");
+      kernels_[key] = kernel;
+      // Emit the step's body into the kernel, its pointers loaded from the argument array.
+      llvm::Function *outer = fn_;
+      llvm::BasicBlock *resume = b_.GetInsertBlock();
+      std::vector<Value *> savedStorage;
+      for (ir::Value v : touched) savedStorage.push_back(storage_[v.id]);
+      std::map<uint32_t, Value *> savedA = packA_, savedB = packB_;
+      fn_ = kernel;
+      b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", kernel));
+      auto arg = [&](size_t i) {
+        return b_.CreateLoad(ptr, b_.CreateConstInBoundsGEP1_32(ptr, kernel->getArg(0), static_cast<unsigned>(i)));
+      };
+      for (size_t i = 0; i < touched.size(); ++i) storage_[touched[i].id] = arg(i);
+      for (size_t i = 0; i < packs.size(); ++i) (packs[i].second ? packA_ : packB_)[packs[i].first] = arg(touched.size() + i);
+      if (step.fused()) {
+        emitGroup(step);
+      } else {
+        emitOp(f_.ops[step.begin]);
+      }
+      b_.CreateRetVoid();
+      for (size_t i = 0; i < touched.size(); ++i) storage_[touched[i].id] = savedStorage[i];
+      packA_ = savedA;
+      packB_ = savedB;
+      fn_ = outer;
+      b_.SetInsertPoint(resume);
+    }
+    // The call: the pointers in a stack array (one per entry function, as large as the largest step needs).
+    if (args.size() > argSlots_) {
+      argSlots_ = args.size();
+      llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+      argArray_ = entry.CreateAlloca(ptr, i64(static_cast<int64_t>(argSlots_)));
+    }
+    for (size_t i = 0; i < args.size(); ++i) b_.CreateStore(args[i], b_.CreateConstInBoundsGEP1_32(ptr, argArray_, static_cast<unsigned>(i)));
+    b_.CreateCall(kernel, {argArray_});
+  }
+
   // One fusion group (passes/Fuse.h) as one loop nest over its iteration shape S. Per element: splat constants
   // are literals, broadcasts load their operand at the mapped index, other inputs load at the element's offset
   // (each once), elementwise ops compute in registers, and the values read outside the group are stored — all
@@ -628,6 +709,9 @@ class Emitter {
   const int64_t mr_;  // rows of C per register tile
   const bool parallel_;  // split large kernels across threads
   std::map<uint32_t, Value *> packA_, packB_;  // per matmul result: its packing buffers in the arena
+  std::map<std::string, llvm::Function *> kernels_;  // by structural key (emitStep)
+  Value *argArray_ = nullptr;                         // the kernels' pointer array in the entry function
+  size_t argSlots_ = 0;
 };
 
 }  // namespace

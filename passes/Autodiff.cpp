@@ -135,7 +135,15 @@ void pullBack(Emitter &e, Sweep &sweep, const ir::Op &op, Value g) {
     case OpKind::Expm1: give(0, [&] { return b.mul(g, b.add(y, e.full(1, y))); }); break;
     case OpKind::Log: give(0, [&] { return b.div(g, x(0)); }); break;
     case OpKind::Log1p: give(0, [&] { return b.div(g, b.add(e.full(1, y), x(0))); }); break;
-    case OpKind::Sqrt: give(0, [&] { return b.div(e.scale(g, 0.5), y); }); break;
+    // sqrt'(0) is infinite: a zero cotangent stays zero there rather than becoming 0 * inf = NaN. This is the
+    // limit the chain rule takes when the function downstream is flat (Adam's step at v = 0 with m = 0, when a
+    // unit's gradient is exactly zero: unrolling through it must not turn G's gradient into NaN).
+    case OpKind::Sqrt:
+      give(0, [&] {
+        Value zero = e.full(0, y);
+        return b.select(b.compare("eq", g, zero), zero, b.div(e.scale(g, 0.5), y));
+      });
+      break;
     case OpKind::Rsqrt: give(0, [&] { return b.mul(e.scale(g, -0.5), b.mul(y, e.square(y))); }); break;
     case OpKind::Tanh: give(0, [&] { return b.mul(g, b.sub(e.full(1, y), e.square(y))); }); break;
     case OpKind::Sigmoid: give(0, [&] { return b.mul(b.mul(g, y), b.sub(e.full(1, y), y)); }); break;

@@ -21,6 +21,7 @@
 // Conventions where the derivative is not defined (documented with each rule in Autodiff.cpp):
 //   - stop_gradient, sign, compare and constant pass no gradient, nor does the condition of select;
 //   - relu'(0) = 0 and abs'(0) = sign(0) = 0;
+//   - sqrt passes a zero cotangent as zero even at 0, where its derivative is infinite (no 0 * inf = NaN);
 //   - max sends the cotangent to its first operand where a >= b (ties included) and to the second elsewhere, min
 //     to the first where a <= b; where an operand is NaN the comparison is false, so the second operand gets it;
 //   - reduce_max splits the cotangent equally among the elements equal to the maximum;

@@ -213,3 +213,25 @@ TEST_CASE("@step applies D's update, then G's against the updated D", "[gan][ste
     }
   }
 }
+
+TEST_CASE("unrolling Adam through a dead unit gives a finite, exact G gradient", "[gan][unroll]") {
+  // A unit whose pre-activation is negative for the whole batch has exactly zero gradient: Adam's first step
+  // there meets sqrt(v) with v = 0, whose derivative is infinite (the autodiff convention keeps 0 * inf at 0).
+  std::string text = "data x ~ bimodal1d()\nnoise z ~ normal(dim: 2)\nnet G(z) -> 1 { tanh(linear(3)); linear(1) }\n"
+                     "net D(x) -> 1 { relu(linear(3)); linear(1) }\n"
+                     "objective { losses nonsaturating\nunroll D 2 }\n"
+                     "train { batch 3; optimize D adam(lr: 0.05) }\n";
+  ir::Module plain = lowered(text, "unroll");
+  ir::Module graded = plain;
+  REQUIRE(passes::addLossGradients(graded));
+  const ir::Function &f = *plain.find("G.loss");
+  std::vector<ir::Tensor> args = argumentsFor(f, 29);
+  for (const char *name : {"D.l0.w.m", "D.l0.w.v", "D.l0.b.m", "D.l0.b.v", "D.l1.w.m", "D.l1.w.v", "D.l1.b.m", "D.l1.b.v"})
+    for (double &v : args[indexOf(f, name)].data) v = 0;  // a fresh Adam
+  args[indexOf(f, "D.adam.t")].data[0] = 0;
+  args[indexOf(f, "D.l0.b")].data[0] = -100;  // unit 0 is dead for every sample
+  std::vector<ir::Tensor> out = ir::evaluate(*graded.find("G.loss"), args);
+  for (const ir::Tensor &t : out)
+    for (double v : t.data) CHECK(std::isfinite(v));
+  CHECK(checkAgainstFiniteDifferences(*graded.find("G.loss"), f, args) == 13);
+}

@@ -340,3 +340,51 @@ TEST_CASE("fused groups compute what their ops compute, in place and across thre
     }
   }
 }
+
+TEST_CASE("whole training steps: unrolled second order, penalties, n_critic", "[jit][step]") {
+  const char *testsDir = std::getenv("GANTRY_TESTS_DIR");
+  REQUIRE(testsDir != nullptr);
+  struct Case {
+    const char *example;
+    std::vector<std::string> sets;
+  };
+  for (const Case &c : {Case{"ring8_unrolled", {"train.batch=5", "unroll.steps=2"}},
+                        Case{"wgan_gp_8gaussians", {"train.batch=6", "n_critic=2"}},
+                        Case{"dragan_ring8", {"train.batch=4"}}}) {
+    std::string path = std::string(testsDir) + "/../examples/" + c.example + ".gan";
+    ir::Module m = frontend::compile({path, readFile(path)}, c.sets);
+    passes::runPipeline(m, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
+    const ir::Function &step = *m.find("step");
+    // Mid-training state: Adam's second moments well above eps^2, so each update is a smooth function of the
+    // gradient (at v = 0 the first Adam step is lr * sign(g), where f32 and f64 may round a tiny g apart).
+    std::vector<ir::Tensor> args = runtime::sampleArguments(step, 17);
+    for (size_t i = 0; i < step.params.size(); ++i) {
+      const std::string &name = step.nameOf(step.params[i].value);
+      for (size_t k = 0; k < args[i].data.size(); ++k) {
+        if (name.ends_with(".v")) args[i].data[k] = 1e-3;
+        if (name.ends_with(".m")) args[i].data[k] = 1e-3 * std::sin(static_cast<double>(k));
+        if (name.ends_with(".adam.t")) args[i].data[k] = 3;
+        if (name.ends_with(".b") && step.params[i].role == ir::ParamRole::Param) args[i].data[k] = 0.1 * std::cos(static_cast<double>(k));
+      }
+    }
+    Run r = runBoth(step, args);
+    for (size_t j = 0; j < r.ref.size(); ++j) {
+      // Compare what the step changed (θ' - θ), not θ', so an error in a small update cannot hide in a large θ.
+      const std::string &name = step.results[j].name;
+      std::vector<double> before(r.ref[j].data.size(), 0.0);
+      for (size_t i = 0; i < step.params.size(); ++i)
+        if (step.nameOf(step.params[i].value) == name) before = asF32(args[i]).data;
+      double diff = 0, norm = 0, size = 0;
+      for (size_t i = 0; i < r.ref[j].data.size(); ++i) {
+        double want = r.ref[j].data[i] - before[i], got = r.jit[j].data[i] - before[i];
+        diff += (got - want) * (got - want);
+        norm += want * want;
+        size += r.ref[j].data[i] * r.ref[j].data[i];
+      }
+      INFO(c.example << " @step result " << name << ": |jit - interpreter| = " << std::sqrt(diff) << ", |change| = " << std::sqrt(norm));
+      CHECK(std::isfinite(norm));
+      // 1e-3 of the change, plus the few f32 ulps storing θ' itself costs.
+      CHECK(std::sqrt(diff) <= 1e-3 * std::sqrt(norm) + 4e-7 * std::sqrt(size) + 1e-9);
+    }
+  }
+}

@@ -41,7 +41,7 @@ std::string pipelineError(const std::string &text) {
 TEST_CASE("pipelines parse, print back, and name what is wrong", "[passes][pipeline]") {
   CHECK(passes::pipelineStr(passes::parsePipeline("default")) == std::string(passes::kDefaultPipeline));
   CHECK(passes::pipelineStr(passes::parsePipeline("cse,(fold,dce)*,dce")) == "cse,(fold,dce)*,dce");
-  CHECK(pipelineError("cse,dse") == "unknown pass 'dse' (passes: autodiff, fold, algebraic, cse, dce, fuse)");
+  CHECK(pipelineError("cse,dse") == "unknown pass 'dse' (passes: autodiff, penalty, unroll, step, fold, algebraic, cse, dce, fuse)");
   CHECK(pipelineError("(cse,dce") == "pipeline '(cse,dce': missing ')'");
   CHECK(pipelineError("(cse,dce)") == "pipeline '(cse,dce)': a group in parentheses must end with '*' (repeat to a fixed point)");
   CHECK(pipelineError("cse,") == "pipeline 'cse,': ends with ','");
