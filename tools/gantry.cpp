@@ -25,6 +25,8 @@
 #include "ir/Printer.h"
 #include "passes/PassManager.h"
 #include "runtime/Arguments.h"
+#include "runtime/Grad.h"
+#include "support/Npz.h"
 #include "support/Diagnostic.h"
 #include "support/Files.h"
 
@@ -195,6 +197,41 @@ int runCompile(CompileOptions o) {
   return 0;
 }
 
+// `gantry grad FILE.gan --params P.npz --batch B.npz -o OUT.npz`: losses and gradients at given parameters
+// (runtime/Grad.h says how arrays are named).
+struct GradOptions {
+  std::string path, paramsPath, statePath, batchPath, outPath;
+  std::vector<std::string> overrides;
+  bool listInputs = false, interpret = false;
+};
+
+int runGrad(const GradOptions &o) {
+  gantry::frontend::Source src = readSource(o.path);
+  gantry::ir::Module m = gantry::runtime::prepareGrad(gantry::frontend::compile(src, o.overrides));
+  if (o.listInputs) {
+    const char *files[] = {"--params", "--opt-state", "--batch"};
+    for (const auto &r : gantry::runtime::requiredInputs(m))
+      fmt::print("{:<12} {:<28} [{}]\n", files[static_cast<int>(r.kind)], r.key, fmt::join(r.shape, ", "));
+    return 0;
+  }
+  if (o.paramsPath.empty() || o.batchPath.empty() || o.outPath.empty())
+    throw UsageError("grad needs --params, --batch and -o (or --list-inputs)");
+  gantry::runtime::GradInputs in;
+  in.params = gantry::readNpz(o.paramsPath);
+  in.paramsFile = "'" + o.paramsPath + "'";
+  in.batch = gantry::readNpz(o.batchPath);
+  in.batchFile = "'" + o.batchPath + "'";
+  if (!o.statePath.empty()) {
+    in.state = gantry::readNpz(o.statePath);
+    in.stateFile = "'" + o.statePath + "'";
+    in.haveState = true;
+  }
+  auto out = gantry::runtime::computeGrad(m, in, o.interpret);
+  gantry::writeNpzAtomically(o.outPath, out);
+  fmt::print("{}: loss.D = {:.6g}, loss.G = {:.6g} -> {}\n", o.path, out.at("loss.D").data[0], out.at("loss.G").data[0], o.outPath);
+  return 0;
+}
+
 // `gantry check FILE.gan`: diagnostics only.
 int runCheck(const std::string &path, const std::vector<std::string> &overrides) {
   gantry::frontend::Source src = readSource(path);
@@ -272,6 +309,17 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--passes", compileOpts.passes, "Passes to run first")->capture_default_str();
   compileCmd->add_option("--set", compileOpts.overrides, "Override a setting of the program (repeatable)");
 
+  GradOptions gradOpts;
+  CLI::App *gradCmd = app.add_subcommand("grad", "Losses and gradients at given parameters, to check against other frameworks");
+  gradCmd->add_option("file", gradOpts.path, "The .gan program")->required();
+  gradCmd->add_option("--params", gradOpts.paramsPath, "Parameters (.npz, PyTorch layout: NET.LAYER.weight [out, in], .bias)");
+  gradCmd->add_option("--opt-state", gradOpts.statePath, "Optimizer state (.npz); default: a fresh optimizer");
+  gradCmd->add_option("--batch", gradOpts.batchPath, "The batch and random draws (.npz)");
+  gradCmd->add_option("-o,--output", gradOpts.outPath, "Where to write loss.D, loss.G and grad.* (.npz)");
+  gradCmd->add_option("--set", gradOpts.overrides, "Override a setting of the program (repeatable)");
+  gradCmd->add_flag("--list-inputs", gradOpts.listInputs, "Print every array the files must hold, with its shape");
+  gradCmd->add_flag("--interpret", gradOpts.interpret, "Compute in double precision with the interpreter, not the JIT");
+
   std::string checkPath;
   std::vector<std::string> checkOverrides;
   CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
@@ -294,6 +342,7 @@ int main(int argc, char **argv) {
     if (*ir) return runIr(irOpts);
     if (*check) return runCheck(checkPath, checkOverrides);
     if (*compileCmd) return runCompile(compileOpts);
+    if (*gradCmd) return runGrad(gradOpts);
     if (*passesCmd) {
       for (const gantry::passes::PassInfo &p : gantry::passes::allPasses()) fmt::print("{:<12} {}\n", p.name, p.summary);
       fmt::print("\ndefault pipeline: {}\n", gantry::passes::kDefaultPipeline);
