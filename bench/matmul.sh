@@ -5,14 +5,7 @@
 #   bench/matmul.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-missing=()
-for p in python3-numpy python3-torch libopenblas0-pthread; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash scripts/install-missing.sh python3-numpy python3-torch libopenblas0-pthread
 bash scripts/setup.sh >/dev/null
 echo "host: $(build/tools/gantry --version | tail -1)"
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines here, slow OpenBLAS down: unset for this run only.

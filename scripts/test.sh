@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# What only the tests need: PyTorch and NumPy for the comparison with an independent implementation.
+bash scripts/install-missing.sh python3-torch python3-numpy libopenblas0-pthread
+
 if ! bash scripts/setup.sh; then
   echo "build failed"
   echo "0 passed, 1 failed"

@@ -235,3 +235,15 @@ TEST_CASE("unrolling Adam through a dead unit gives a finite, exact G gradient",
     for (double v : t.data) CHECK(std::isfinite(v));
   CHECK(checkAgainstFiniteDifferences(*graded.find("G.loss"), f, args) == 13);
 }
+
+TEST_CASE("unrolling through a penalised D loss is exact (third-order paths)", "[gan][unroll][penalty]") {
+  for (const char *penalty : {"r1(gamma: 2)", "r2(gamma: 2)", "wgan_gp(lambda: 1)"}) {
+    INFO(penalty);
+    std::string text = tinyGan(std::string("losses nonsaturating\npenalty D ") + penalty + "\nunroll D 2", "sgd(lr: 0.1)");
+    ir::Module plain = lowered(text, "penalty,unroll");
+    ir::Module graded = plain;
+    REQUIRE(passes::addLossGradients(graded));
+    const ir::Function &f = *plain.find("G.loss");
+    CHECK(checkAgainstFiniteDifferences(*graded.find("G.loss"), f, argumentsFor(f, 31)) == 13);
+  }
+}
