@@ -4,7 +4,9 @@
 
 #include "backend/Jit.h"
 #include "ir/Interpreter.h"
+#include "passes/Autodiff.h"
 #include "passes/AutodiffPass.h"
+#include "ir/Builder.h"
 #include "passes/GanSpec.h"
 #include "passes/PassManager.h"
 
@@ -59,9 +61,30 @@ RequiredInput::Kind kindOf(ir::ParamRole role) {
 
 }  // namespace
 
-ir::Module prepareGrad(ir::Module m) {
+ir::Module prepareGrad(ir::Module m, bool terms) {
   passes::Instrumentation verify;
   verify.verifyEach = true;
+  passes::GanSpec spec = passes::ganSpecOf(m);
+  if (terms && spec.unrollSteps > 0) {
+    // The same objective at first order: its G gradient is the direct term.
+    ir::Module first = m;
+    first.attrs.set("unroll.order", ir::Symbol{"first"});
+    passes::runPipeline(first, passes::parsePipeline("penalty,unroll"), verify);
+    ir::Function direct = *first.find(spec.lossOf(spec.generator));
+    direct.name = spec.lossOf(spec.generator) + ".direct";
+    std::vector<ir::Value> wrt;
+    std::vector<std::string> names;
+    for (const ir::Param &p : direct.params)
+      if (p.role == ir::ParamRole::Param && direct.nameOf(p.value).rfind(spec.generator + ".", 0) == 0) {
+        wrt.push_back(p.value);
+        names.push_back(direct.nameOf(p.value));
+      }
+    ir::Value loss = direct.results[0].value;
+    ir::Builder b(direct);
+    std::vector<ir::Value> grads = passes::differentiate(b, loss, wrt);
+    for (size_t i = 0; i < grads.size(); ++i) b.result("grad." + names[i], grads[i]);
+    m.functions.push_back(std::move(direct));
+  }
   passes::runPipeline(m, passes::parsePipeline("penalty,unroll,autodiff,(fold,algebraic,cse,dce)*,fuse"), verify);
   return m;
 }
@@ -85,7 +108,10 @@ std::vector<RequiredInput> requiredInputs(const ir::Module &m) {
 std::map<std::string, NpyArray> computeGrad(const ir::Module &m, const GradInputs &in, bool interpret) {
   passes::GanSpec spec = passes::ganSpecOf(m);
   std::map<std::string, NpyArray> out;
-  for (const auto &[net, fn] : {std::pair{std::string("D"), spec.lossOf(spec.discriminator)}, std::pair{std::string("G"), spec.lossOf(spec.generator)}}) {
+  std::vector<std::pair<std::string, std::string>> functions = {{"D", spec.lossOf(spec.discriminator)}, {"G", spec.lossOf(spec.generator)}};
+  const bool terms = m.find(spec.lossOf(spec.generator) + ".direct") != nullptr;
+  if (terms) functions.push_back({"G.direct", spec.lossOf(spec.generator) + ".direct"});
+  for (const auto &[net, fn] : functions) {
     const ir::Function &f = *m.find(fn);
     std::vector<ir::Tensor> args;
     for (const ir::Param &p : f.params) {
@@ -113,13 +139,24 @@ std::map<std::string, NpyArray> computeGrad(const ir::Module &m, const GradInput
       const std::string &name = f.results[j].name;
       const ir::Tensor &r = results[j];
       if (name == "loss") {
-        out["loss." + net] = {{}, {static_cast<float>(r.data[0])}};
+        if (net != "G.direct") out["loss." + net] = {{}, {static_cast<float>(r.data[0])}};
         continue;
       }
       External e = externalName(name.substr(5));  // grad.NAME
       std::vector<int64_t> shape = externalShape(r.type, e.transposed);
       std::vector<double> values = e.transposed ? transpose(r.data, r.type.shape[0], r.type.shape[1]) : r.data;
-      out["grad." + e.key] = {shape, std::vector<float>(values.begin(), values.end())};
+      out[(net == "G.direct" ? "grad_direct." : "grad.") + e.key] = {shape, std::vector<float>(values.begin(), values.end())};
+    }
+  }
+  if (terms) {
+    std::vector<std::string> directKeys;
+    for (const auto &[key, a] : out)
+      if (key.rfind("grad_direct.", 0) == 0) directKeys.push_back(key);
+    for (const std::string &key : directKeys) {
+      std::string param = key.substr(12);
+      NpyArray unrolled = out.at("grad." + param);
+      for (size_t i = 0; i < unrolled.data.size(); ++i) unrolled.data[i] -= out.at(key).data[i];
+      out["grad_unrolled." + param] = unrolled;
     }
   }
   return out;

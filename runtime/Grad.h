@@ -18,8 +18,10 @@
 namespace gantry::runtime {
 
 // The module `gantry grad` evaluates: @D.loss and @G.loss with their gradients (penalties and unrolling
-// expanded), simplified and fused.
-ir::Module prepareGrad(ir::Module lowered);
+// expanded), simplified and fused. With `terms` (unrolled objectives), also @G.loss.direct: G's loss with
+// stop_gradient on θD^K, whose gradient is the direct term ∂f/∂θG at the unrolled D; the rest of G's gradient is
+// the term through the K updates, ∂f/∂θD^K · dθD^K/dθG.
+ir::Module prepareGrad(ir::Module lowered, bool terms = false);
 
 struct RequiredInput {
   enum class Kind { Param, State, Batch } kind;
@@ -35,7 +37,8 @@ struct GradInputs {
 };
 
 // Evaluates with the JIT (or, with `interpret`, the double-precision interpreter). Throws FileError naming a
-// missing or mis-shaped array: key, file, expected and found shape.
+// missing or mis-shaped array: key, file, expected and found shape. With @G.loss.direct in the module, the
+// results also hold `grad_direct.NAME` and `grad_unrolled.NAME` (which sum to `grad.NAME`) for G's parameters.
 std::map<std::string, NpyArray> computeGrad(const ir::Module &prepared, const GradInputs &in, bool interpret);
 
 }  // namespace gantry::runtime

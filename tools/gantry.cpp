@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -202,12 +203,12 @@ int runCompile(CompileOptions o) {
 struct GradOptions {
   std::string path, paramsPath, statePath, batchPath, outPath;
   std::vector<std::string> overrides;
-  bool listInputs = false, interpret = false;
+  bool listInputs = false, interpret = false, terms = false;
 };
 
 int runGrad(const GradOptions &o) {
   gantry::frontend::Source src = readSource(o.path);
-  gantry::ir::Module m = gantry::runtime::prepareGrad(gantry::frontend::compile(src, o.overrides));
+  gantry::ir::Module m = gantry::runtime::prepareGrad(gantry::frontend::compile(src, o.overrides), o.terms);
   if (o.listInputs) {
     const char *files[] = {"--params", "--opt-state", "--batch"};
     for (const auto &r : gantry::runtime::requiredInputs(m))
@@ -229,6 +230,25 @@ int runGrad(const GradOptions &o) {
   auto out = gantry::runtime::computeGrad(m, in, o.interpret);
   gantry::writeNpzAtomically(o.outPath, out);
   fmt::print("{}: loss.D = {:.6g}, loss.G = {:.6g} -> {}\n", o.path, out.at("loss.D").data[0], out.at("loss.G").data[0], o.outPath);
+  if (o.terms) {
+    // How much D's lookahead changes G's step: the two parts of G's gradient over all its parameters.
+    double direct = 0, unrolled = 0, dot = 0;
+    for (const auto &[key, a] : out) {
+      if (key.rfind("grad_direct.", 0) != 0) continue;
+      const gantry::NpyArray &u = out.at("grad_unrolled." + key.substr(12));
+      for (size_t i = 0; i < a.data.size(); ++i) {
+        direct += double(a.data[i]) * a.data[i];
+        unrolled += double(u.data[i]) * u.data[i];
+        dot += double(a.data[i]) * u.data[i];
+      }
+    }
+    if (direct == 0 && unrolled == 0) {
+      fmt::print("G's gradient has no unrolled term: the objective is not unrolled\n");
+    } else {
+      fmt::print("G's gradient: |direct| = {:.6g}, |through the unrolled updates| = {:.6g}, cosine = {:.4f}\n", std::sqrt(direct),
+                 std::sqrt(unrolled), dot / std::max(1e-300, std::sqrt(direct * unrolled)));
+    }
+  }
   return 0;
 }
 
@@ -318,6 +338,7 @@ int main(int argc, char **argv) {
   gradCmd->add_option("-o,--output", gradOpts.outPath, "Where to write loss.D, loss.G and grad.* (.npz)");
   gradCmd->add_option("--set", gradOpts.overrides, "Override a setting of the program (repeatable)");
   gradCmd->add_flag("--list-inputs", gradOpts.listInputs, "Print every array the files must hold, with its shape");
+  gradCmd->add_flag("--terms", gradOpts.terms, "Also write G's gradient split into its direct and unrolled terms");
   gradCmd->add_flag("--interpret", gradOpts.interpret, "Compute in double precision with the interpreter, not the JIT");
 
   std::string checkPath;

@@ -125,6 +125,17 @@ checks=$((checks + 1))
 expect_run compile-bad-prefix 2 "gantry: error: --prefix: must be a C identifier
 Run 'gantry --help' for usage." -- "$gantry" compile "$bimodal" -o "$work/x.o" --prefix 9lives
 
+# gantry grad: what the files must hold, and one-line errors for arrays that are missing or mis-shaped.
+expect_run grad-list 0 "" -- "$gantry" grad "$bimodal" --list-inputs
+grep -qE '^--params +G\.l0\.weight +\[32, 16\]$' "$work/out" || fail "grad-list: no G.l0.weight [32, 16] in $(cat "$work/out")"
+grep -qE '^--batch +x +\[256, 1\]$' "$work/out" || fail "grad-list: no x [256, 1]"
+expect_run grad-missing-array 1 "gantry: error: '$tests/data/numpy_savez.npz' has no array 'x' (expected shape [256, 1])" -- \
+  "$gantry" grad "$bimodal" --params "$tests/data/numpy_savez.npz" --batch "$tests/data/numpy_savez.npz" -o "$work/g.npz"
+expect_run grad-wrong-shape 1 "gantry: error: array 'x' in '$tests/data/batch_wrong_shape.npz' has shape [3, 5], expected [256, 1]" -- \
+  "$gantry" grad "$bimodal" --params "$tests/data/numpy_savez.npz" --batch "$tests/data/batch_wrong_shape.npz" -o "$work/g.npz"
+expect_run grad-no-files 2 "gantry: error: grad needs --params, --batch and -o (or --list-inputs)" -- "$gantry" grad "$bimodal"
+[ ! -e "$work/g.npz" ] || fail "grad: an output was written despite the error"
+
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
 expect_run bad-gan 1 "$work/bad.gan:1:22: error: 'modes' of 'ring' must be from 1 to 1000, got 0
