@@ -139,13 +139,13 @@ std::map<std::string, NpyArray> computeGrad(const ir::Module &m, const GradInput
       const std::string &name = f.results[j].name;
       const ir::Tensor &r = results[j];
       if (name == "loss") {
-        if (net != "G.direct") out["loss." + net] = {{}, {static_cast<float>(r.data[0])}};
+        if (net != "G.direct") out["loss." + net] = {{}, {static_cast<float>(r.data[0])}, {}};
         continue;
       }
       External e = externalName(name.substr(5));  // grad.NAME
       std::vector<int64_t> shape = externalShape(r.type, e.transposed);
       std::vector<double> values = e.transposed ? transpose(r.data, r.type.shape[0], r.type.shape[1]) : r.data;
-      out[(net == "G.direct" ? "grad_direct." : "grad.") + e.key] = {shape, std::vector<float>(values.begin(), values.end())};
+      out[(net == "G.direct" ? "grad_direct." : "grad.") + e.key] = {shape, std::vector<float>(values.begin(), values.end()), {}};
     }
   }
   if (terms) {

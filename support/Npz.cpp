@@ -50,13 +50,13 @@ NpyArray parseNpy(const std::string &bytes, const std::string &what) {
     throw FileError(fmt::format("{}: the header says {} values ({} bytes), the payload has {} bytes", what, count, count * width,
                                 bytes.size() - offset));
   a.data.resize(count);
+  if (width == 8) a.wide.resize(count);
   for (size_t i = 0; i < count; ++i) {
     if (width == 4) {
       std::memcpy(&a.data[i], bytes.data() + offset + 4 * i, 4);
     } else {
-      double d;
-      std::memcpy(&d, bytes.data() + offset + 8 * i, 8);
-      a.data[i] = static_cast<float>(d);
+      std::memcpy(&a.wide[i], bytes.data() + offset + 8 * i, 8);
+      a.data[i] = static_cast<float>(a.wide[i]);
     }
   }
   return a;
@@ -67,7 +67,8 @@ std::string serializeNpy(const NpyArray &a) {
   for (int64_t d : a.shape) shape += fmt::format("{}, ", d);
   if (a.shape.size() > 1) shape.resize(shape.size() - 2);  // (3,) keeps its comma; (2, 3) does not end in one
   if (a.shape.size() == 1) shape.resize(shape.size() - 1);
-  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", shape);
+  const bool wide = !a.wide.empty();
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", wide ? "<f8" : "<f4", shape);
   // Pad with spaces so the data starts on a 64-byte boundary, ending in a newline.
   size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";
@@ -77,7 +78,11 @@ std::string serializeNpy(const NpyArray &a) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  out.append(reinterpret_cast<const char *>(a.data.data()), a.data.size() * 4);
+  if (wide) {
+    out.append(reinterpret_cast<const char *>(a.wide.data()), a.wide.size() * 8);
+  } else {
+    out.append(reinterpret_cast<const char *>(a.data.data()), a.data.size() * 4);
+  }
   return out;
 }
 

@@ -16,6 +16,7 @@ namespace gantry {
 struct NpyArray {
   std::vector<int64_t> shape;  // empty: a scalar
   std::vector<float> data;     // row-major
+  std::vector<double> wide;    // float64 files also fill this; when set, writing uses '<f8' (exact step counts)
   int64_t size() const;
 };
 

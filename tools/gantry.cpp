@@ -27,6 +27,7 @@
 #include "passes/PassManager.h"
 #include "runtime/Arguments.h"
 #include "runtime/Grad.h"
+#include "runtime/Trainer.h"
 #include "support/Npz.h"
 #include "support/Diagnostic.h"
 #include "support/Files.h"
@@ -252,6 +253,26 @@ int runGrad(const GradOptions &o) {
   return 0;
 }
 
+// `gantry run FILE.gan`: train (runtime/Trainer.h).
+struct RunCommand {
+  std::string path;
+  std::vector<std::string> overrides;
+  int64_t steps = 0;  // 0: the program's
+  uint64_t seed = 0;
+  bool seedGiven = false;
+  int threads = 0;
+  gantry::runtime::RunOptions options;
+};
+
+int runTrain(RunCommand c) {
+  gantry::frontend::Source src = readSource(c.path);
+  gantry::ir::Module m = gantry::frontend::compile(src, c.overrides);
+  if (c.steps > 0) c.options.steps = c.steps;
+  if (c.seedGiven) c.options.seed = c.seed;
+  if (c.threads > 0) gantry::backend::setThreads(c.threads);
+  return gantry::runtime::train(m, std::filesystem::path(c.path).stem().string(), c.options);
+}
+
 // `gantry check FILE.gan`: diagnostics only.
 int runCheck(const std::string &path, const std::vector<std::string> &overrides) {
   gantry::frontend::Source src = readSource(path);
@@ -341,6 +362,18 @@ int main(int argc, char **argv) {
   gradCmd->add_flag("--terms", gradOpts.terms, "Also write G's gradient split into its direct and unrolled terms");
   gradCmd->add_flag("--interpret", gradOpts.interpret, "Compute in double precision with the interpreter, not the JIT");
 
+  RunCommand runOpts;
+  CLI::App *runCmd = app.add_subcommand("run", "Train a .gan program: progress, metrics, checkpoints");
+  runCmd->add_option("file", runOpts.path, "The .gan program")->required();
+  runCmd->add_option("--steps", runOpts.steps, "Training steps (default: the program's)")->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+  runCmd->add_option("--seed", runOpts.seed, "Seed (default: the program's)")->check(unsignedInteger)->each([&](const std::string &) { runOpts.seedGiven = true; });
+  runCmd->add_option("--threads", runOpts.threads, "Threads (default: all hardware threads)")->check(positiveInteger);
+  runCmd->add_option("--out", runOpts.options.outDir, "Output folder (default: runs/NAME-TIMESTAMP)");
+  runCmd->add_option("--resume", runOpts.options.resumeDir, "Continue the run saved in this folder");
+  runCmd->add_option("--set", runOpts.overrides, "Override a setting of the program (repeatable)");
+  runCmd->add_flag("--quiet", runOpts.options.quiet, "Print nothing but errors");
+  runCmd->add_flag("--json", runOpts.options.json, "Print one JSON line per evaluation, nothing else");
+
   std::string checkPath;
   std::vector<std::string> checkOverrides;
   CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
@@ -364,6 +397,7 @@ int main(int argc, char **argv) {
     if (*check) return runCheck(checkPath, checkOverrides);
     if (*compileCmd) return runCompile(compileOpts);
     if (*gradCmd) return runGrad(gradOpts);
+    if (*runCmd) return runTrain(runOpts);
     if (*passesCmd) {
       for (const gantry::passes::PassInfo &p : gantry::passes::allPasses()) fmt::print("{:<12} {}\n", p.name, p.summary);
       fmt::print("\ndefault pipeline: {}\n", gantry::passes::kDefaultPipeline);

@@ -34,9 +34,9 @@ TEST_CASE("reads what numpy.savez writes", "[npz]") {
 
 TEST_CASE("writes archives that read back, atomically", "[npz]") {
   std::string path = (std::filesystem::temp_directory_path() / ("gantry-npz-" + std::to_string(::getpid()) + ".npz")).string();
-  std::map<std::string, NpyArray> out = {{"grad.D.l0.weight", {{3, 2}, {1, 2, 3, 4, 5, 6}}},
-                                         {"loss.D", {{}, {0.5f}}},
-                                         {"v", {{4}, {1e-30f, -0.0f, 3e38f, 7}}}};
+  std::map<std::string, NpyArray> out = {{"grad.D.l0.weight", {{3, 2}, {1, 2, 3, 4, 5, 6}, {}}},
+                                         {"loss.D", {{}, {0.5f}, {}}},
+                                         {"v", {{4}, {1e-30f, -0.0f, 3e38f, 7}, {}}}};
   writeNpzAtomically(path, out);
   auto back = readNpz(path);
   REQUIRE(back.size() == 3);
@@ -53,7 +53,7 @@ TEST_CASE("bad archives and arrays are refused with one line", "[npz]") {
                     "'" + dataDir() + "numpy_ints.npz' array 'i': dtype '<i4' is not supported (use float32 '<f4' or float64 '<f8')");
   CHECK_THROWS_WITH(readNpz(dataDir() + "points3.csv"), Catch::StartsWith("cannot read '" + dataDir() + "points3.csv': "));
   CHECK_THROWS_WITH(readNpz(dataDir() + "missing.npz"), Catch::StartsWith("cannot read '" + dataDir() + "missing.npz': "));
-  std::string npy = serializeNpy({{2, 2}, {1, 2, 3, 4}});
+  std::string npy = serializeNpy({{2, 2}, {1, 2, 3, 4}, {}});
   CHECK_THROWS_WITH(parseNpy(npy.substr(0, npy.size() - 4), "x"), "x: the header says 4 values (16 bytes), the payload has 12 bytes");
   CHECK_THROWS_WITH(parseNpy("hello", "x"), "x: not a .npy array (no \\x93NUMPY magic)");
 }

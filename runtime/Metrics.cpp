@@ -1,0 +1,48 @@
+#include "runtime/Metrics.h"
+
+#include <cmath>
+#include <limits>
+
+namespace gantry::runtime {
+
+ModeMetrics modeMetrics(std::span<const float> samples, int64_t dim, const std::vector<std::vector<double>> &modes, double modeStd) {
+  ModeMetrics m;
+  m.modes = static_cast<int64_t>(modes.size());
+  m.perMode.assign(modes.size(), 0);
+  const size_t n = samples.size() / static_cast<size_t>(dim);
+  int64_t good = 0;
+  for (size_t r = 0; r < n; ++r) {
+    double best = std::numeric_limits<double>::infinity();
+    size_t nearest = 0;
+    for (size_t k = 0; k < modes.size(); ++k) {
+      double d2 = 0;
+      for (int64_t d = 0; d < dim; ++d) {
+        double diff = samples[r * static_cast<size_t>(dim) + static_cast<size_t>(d)] - modes[k][static_cast<size_t>(d)];
+        d2 += diff * diff;
+      }
+      if (d2 < best) {
+        best = d2;
+        nearest = k;
+      }
+    }
+    if (std::sqrt(best) <= 3 * modeStd) {  // NaN samples are never high quality
+      ++m.perMode[nearest];
+      ++good;
+    }
+  }
+  for (int64_t c : m.perMode) m.modesCaptured += c > 0;
+  m.highQualityFraction = n ? static_cast<double>(good) / static_cast<double>(n) : 0.0;
+  if (good == 0) {
+    m.reverseKl = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    const double p = 1.0 / static_cast<double>(modes.size());
+    for (int64_t c : m.perMode)
+      if (c > 0) {
+        double q = static_cast<double>(c) / static_cast<double>(good);
+        m.reverseKl += q * std::log(q / p);
+      }
+  }
+  return m;
+}
+
+}  // namespace gantry::runtime

@@ -1,0 +1,27 @@
+// Mode-collapse metrics on generated samples of a mixture (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al.
+// 2018); docs/metrics.md has the formulas.
+//   - a sample is high quality if it lies within 3 standard deviations of its nearest mode (Euclidean distance
+//     at most 3σ, σ the modes' std);
+//   - a mode is captured if it is the nearest mode of at least one high-quality sample;
+//   - reverse KL: KL(q ‖ p) = Σ q_k log(q_k / p_k), q the distribution of high-quality samples over modes and p the
+//     true, uniform one (NaN when there is no high-quality sample).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace gantry::runtime {
+
+struct ModeMetrics {
+  int64_t modesCaptured = 0;
+  int64_t modes = 0;
+  double highQualityFraction = 0;  // of all samples
+  double reverseKl = 0;            // NaN without high-quality samples
+  std::vector<int64_t> perMode;    // high-quality samples nearest each mode
+};
+
+// `samples` holds rows of `dim` values.
+ModeMetrics modeMetrics(std::span<const float> samples, int64_t dim, const std::vector<std::vector<double>> &modes, double modeStd);
+
+}  // namespace gantry::runtime

@@ -1,0 +1,303 @@
+#include "runtime/Trainer.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <map>
+
+#include "backend/Jit.h"
+#include "passes/GanSpec.h"
+#include "passes/PassManager.h"
+#include "runtime/Data.h"
+#include "runtime/Init.h"
+#include "runtime/Metrics.h"
+#include "support/Files.h"
+#include "support/Npz.h"
+
+namespace gantry::runtime {
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void onInterrupt(int) { interrupted = true; }
+
+constexpr int64_t kEvalSamples = 2500;
+constexpr uint64_t kEvalDomain = uint64_t{1} << 62;  // the streams' "step" for evaluation draws: never a training step
+
+std::string jsonNumber(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+using Clock = std::chrono::steady_clock;
+
+class Trainer {
+ public:
+  Trainer(const ir::Module &lowered, std::string name, RunOptions options) : name_(std::move(name)), opt_(std::move(options)) {
+    m_ = lowered;
+    spec_ = passes::ganSpecOf(m_);
+    steps_ = opt_.steps.value_or(std::get<int64_t>(*m_.attrs.find("train.steps")));
+    seed_ = opt_.seed.value_or(static_cast<uint64_t>(std::get<int64_t>(*m_.attrs.find("train.seed"))));
+    evalEvery_ = std::get<int64_t>(*m_.attrs.find("train.eval_every"));
+    data_ = makeDataset(m_);
+  }
+
+  int run() {
+    prepare();
+    std::signal(SIGINT, onInterrupt);
+    auto start = Clock::now();
+    auto lastPrint = start;
+    double lossD = NAN, lossG = NAN;
+    for (; step_ < steps_; ++step_) {
+      if (interrupted) {
+        saveCheckpoint();
+        finishProgress();
+        fmt::print(stderr, "interrupted at step {}: checkpoint saved in {}\n", step_, dir_);
+        return 130;
+      }
+      sampleBatch();
+      step_fn_->run(buffers_.data());
+      lossD = results_[0][0];
+      lossG = results_[1][0];
+      if (std::string bad = firstNonFinite(); !bad.empty()) {
+        finishProgress();
+        fmt::print(stderr, "step {}: {}; stopped, the last good checkpoint is in {}\n", step_ + 1, bad, dir_);
+        return 1;
+      }
+      writeBack();
+      const int64_t done = step_ + 1;
+      if (done % evalEvery_ == 0 || done == steps_) {
+        evaluate(done, lossD, lossG, std::chrono::duration<double>(Clock::now() - start).count());
+      } else if (progress_ && Clock::now() - lastPrint > std::chrono::milliseconds(200)) {
+        lastPrint = Clock::now();
+        double elapsed = std::chrono::duration<double>(lastPrint - start).count();
+        double rate = static_cast<double>(done - firstStep_) / std::max(elapsed, 1e-9);
+        printProgress(done, lossD, lossG, rate);
+      }
+    }
+    finishProgress();
+    writeSummary(std::chrono::duration<double>(Clock::now() - start).count());
+    return 0;
+  }
+
+ private:
+  void prepare() {
+    dir_ = !opt_.outDir.empty() ? opt_.outDir : !opt_.resumeDir.empty() ? opt_.resumeDir : defaultDir();
+    std::filesystem::create_directories(dir_);
+    progress_ = !opt_.quiet && !opt_.json && ::isatty(STDOUT_FILENO);
+    auto compileStart = Clock::now();
+    passes::runPipeline(m_, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
+    const ir::Function &step = *m_.find("step");
+    step_fn_ = backend::compile(step);
+    sampler_ = backend::compile(*m_.find(spec_.generator));
+    compileSeconds_ = std::chrono::duration<double>(Clock::now() - compileStart).count();
+    say(fmt::format("{}: compiled in {:.2f} s{} ({} ops in the step), {} steps, seed {}, output in {}", name_, compileSeconds_,
+                    step_fn_->fromCache() ? " (cached)" : "", step.ops.size(), steps_, seed_, dir_));
+
+    // One buffer per parameter, then one per result.
+    for (const ir::Param &p : step.params) storage_.emplace_back(static_cast<size_t>(step.type(p.value).numElements()), 0.0f);
+    for (const ir::Result &r : step.results) results_.emplace_back(static_cast<size_t>(step.type(r.value).numElements()), 0.0f);
+    for (auto &s : storage_) buffers_.push_back(s.data());
+    for (auto &r : results_) buffers_.push_back(r.data());
+    for (size_t i = 0; i < step.params.size(); ++i) index_[step.nameOf(step.params[i].value)] = i;
+    for (size_t i = 0; i < step.params.size(); ++i)
+      if (step.params[i].role == ir::ParamRole::Param)
+        initialiseParameter(m_, step.nameOf(step.params[i].value), step.type(step.params[i].value), seed_, static_cast<uint32_t>(i), storage_[i]);
+    if (!opt_.resumeDir.empty()) loadCheckpoint();
+    firstStep_ = step_;
+  }
+
+  std::string defaultDir() const {
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    return fmt::format("runs/{}-{}", name_, stamp);
+  }
+
+  void say(const std::string &line) {
+    if (!opt_.quiet && !opt_.json) fmt::print("{}\n", line);
+  }
+
+  void sampleBatch() {
+    const ir::Function &step = *m_.find("step");
+    for (size_t i = 0; i < step.params.size(); ++i) {
+      const ir::Param &p = step.params[i];
+      RandomKey key{seed_, static_cast<uint64_t>(step_), static_cast<uint32_t>(i)};
+      const std::string &name = step.nameOf(p.value);
+      if (p.role == ir::ParamRole::Input && (name == spec_.dataVar || endsWith(name, "." + spec_.dataVar))) {
+        data_->sample(key, storage_[i]);
+      } else if (p.role == ir::ParamRole::Random) {
+        fillFromDistribution(*p.dist, key, storage_[i]);
+      }
+    }
+  }
+
+  std::string firstNonFinite() const {
+    const ir::Function &step = *m_.find("step");
+    for (size_t j = 0; j < results_.size(); ++j)
+      for (float v : results_[j])
+        if (!std::isfinite(v)) return fmt::format("{} is {}", step.results[j].name, v);
+    return {};
+  }
+
+  // Results after the two losses are the updated parameters and state, named after their parameters.
+  void writeBack() {
+    const ir::Function &step = *m_.find("step");
+    for (size_t j = 2; j < step.results.size(); ++j) storage_[index_.at(step.results[j].name)].swap(results_[j]);
+    // swap moved the result buffers: point the step's buffers at the new ones.
+    for (size_t i = 0; i < storage_.size(); ++i) buffers_[i] = storage_[i].data();
+    for (size_t j = 0; j < results_.size(); ++j) buffers_[storage_.size() + j] = results_[j].data();
+  }
+
+  std::vector<float> drawSamples(uint64_t evalIndex) {
+    const ir::Function &g = sampler_->function();
+    std::vector<std::vector<float>> store;
+    std::vector<float *> buffers;
+    size_t noiseSlot = 0;
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const std::string &name = g.nameOf(g.params[i].value);
+      if (g.params[i].role == ir::ParamRole::Random) {
+        noiseSlot = i;
+        store.emplace_back(static_cast<size_t>(g.type(g.params[i].value).numElements()));
+      } else {
+        store.push_back(storage_[index_.at(name)]);
+      }
+    }
+    const size_t perCall = static_cast<size_t>(g.type(g.results[0].value).numElements());
+    store.emplace_back(perCall);
+    for (auto &s : store) buffers.push_back(s.data());
+    std::vector<float> samples;
+    for (uint32_t call = 0; samples.size() < static_cast<size_t>(kEvalSamples * data_->dim()); ++call) {
+      fillFromDistribution(*g.params[noiseSlot].dist, {seed_, kEvalDomain + evalIndex, call}, store[noiseSlot]);
+      sampler_->run(buffers.data());
+      samples.insert(samples.end(), store.back().begin(), store.back().end());
+    }
+    samples.resize(static_cast<size_t>(kEvalSamples * data_->dim()));
+    return samples;
+  }
+
+  void evaluate(int64_t done, double lossD, double lossG, double seconds) {
+    std::vector<float> samples = drawSamples(static_cast<uint64_t>(done));
+    double rate = static_cast<double>(done - firstStep_) / std::max(seconds, 1e-9);
+    std::string line = fmt::format("{{\"step\": {}, \"loss_D\": {}, \"loss_G\": {}, \"steps_per_second\": {:.1f}", done,
+                                   jsonNumber(lossD), jsonNumber(lossG), rate);
+    std::string text = fmt::format("step {:>7}  loss D {:8.4f}  G {:8.4f}  {:7.1f} steps/s", done, lossD, lossG, rate);
+    if (!data_->modes().empty()) {
+      last_ = modeMetrics(samples, data_->dim(), data_->modes(), data_->modeStd());
+      line += fmt::format(", \"modes_captured\": {}, \"modes\": {}, \"high_quality\": {}, \"reverse_kl\": {}", last_.modesCaptured,
+                          last_.modes, jsonNumber(last_.highQualityFraction), jsonNumber(last_.reverseKl));
+      text += fmt::format("  modes {:>2}/{}  high quality {:5.1f}%  reverse KL {:.3f}", last_.modesCaptured, last_.modes,
+                          100 * last_.highQualityFraction, last_.reverseKl);
+    }
+    line += "}";
+    metrics_ += line + "\n";
+    writeFileAtomically(dir_ + "/metrics.jsonl", metrics_);
+    NpyArray s{{kEvalSamples, data_->dim()}, samples, {}};
+    writeFileAtomically(dir_ + "/samples.npy", serializeNpy(s));
+    step_ = done;  // the checkpoint holds the state after `done` steps
+    saveCheckpoint();
+    step_ = done - 1;
+    finishProgress();
+    if (opt_.json) fmt::print("{}\n", line);
+    say(text);
+  }
+
+  void printProgress(int64_t done, double lossD, double lossG, double rate) {
+    const int width = 24;
+    int filled = static_cast<int>(width * done / std::max<int64_t>(steps_, 1));
+    double eta = static_cast<double>(steps_ - done) / std::max(rate, 1e-9);
+    fmt::print("\r[{}{}] {}/{}  loss D {:.4f} G {:.4f}  {:.0f} steps/s  ETA {:.0f}s ", std::string(filled, '#'),
+               std::string(width - filled, '.'), done, steps_, lossD, lossG, rate, eta);
+    std::fflush(stdout);
+    progressShown_ = true;
+  }
+
+  void finishProgress() {
+    if (progressShown_) fmt::print("\r\033[K");
+    progressShown_ = false;
+  }
+
+  // Parameters and optimizer state by IR name, the step, and the seed (as float64: exact).
+  void saveCheckpoint() {
+    const ir::Function &step = *m_.find("step");
+    std::map<std::string, NpyArray> arrays;
+    for (size_t i = 0; i < step.params.size(); ++i) {
+      const ir::Param &p = step.params[i];
+      if (p.role != ir::ParamRole::Param && p.role != ir::ParamRole::State) continue;
+      arrays[step.nameOf(p.value)] = {step.type(p.value).shape, storage_[i], {}};
+    }
+    arrays["meta.step"] = {{}, {static_cast<float>(step_)}, {static_cast<double>(step_)}};
+    arrays["meta.seed_hi"] = {{}, {0}, {static_cast<double>(seed_ >> 32)}};
+    arrays["meta.seed_lo"] = {{}, {0}, {static_cast<double>(seed_ & 0xffffffffu)}};
+    writeNpzAtomically(dir_ + "/checkpoint.npz", arrays);
+  }
+
+  void loadCheckpoint() {
+    const std::string path = opt_.resumeDir + "/checkpoint.npz";
+    std::map<std::string, NpyArray> arrays = readNpz(path);
+    const ir::Function &step = *m_.find("step");
+    auto scalar = [&](const std::string &key) {
+      auto it = arrays.find(key);
+      if (it == arrays.end() || it->second.wide.size() != 1) throw FileError(fmt::format("'{}' has no {} (is it a Gantry checkpoint?)", path, key));
+      return it->second.wide[0];
+    };
+    step_ = static_cast<int64_t>(scalar("meta.step"));
+    uint64_t seed = (static_cast<uint64_t>(scalar("meta.seed_hi")) << 32) | static_cast<uint64_t>(scalar("meta.seed_lo"));
+    if (opt_.seed && *opt_.seed != seed) throw FileError(fmt::format("'{}' was trained with seed {}, not {}", path, seed, *opt_.seed));
+    seed_ = seed;
+    for (size_t i = 0; i < step.params.size(); ++i) {
+      const ir::Param &p = step.params[i];
+      if (p.role != ir::ParamRole::Param && p.role != ir::ParamRole::State) continue;
+      const std::string &name = step.nameOf(p.value);
+      auto it = arrays.find(name);
+      if (it == arrays.end()) throw FileError(fmt::format("'{}' has no array '{}': it is from another model", path, name));
+      if (it->second.shape != step.type(p.value).shape)
+        throw FileError(fmt::format("array '{}' in '{}' has shape [{}], the model needs {}", name, path, fmt::join(it->second.shape, ", "),
+                                    ir::shapeStr(step.type(p.value).shape)));
+      storage_[i] = it->second.data;
+      buffers_[i] = storage_[i].data();
+    }
+    say(fmt::format("resuming at step {} from {}", step_, path));
+  }
+
+  void writeSummary(double seconds) {
+    std::string s = fmt::format("{{\n  \"program\": \"{}\",\n  \"steps\": {},\n  \"seed\": {},\n  \"compile_seconds\": {:.3f},\n  \"train_seconds\": {:.3f}",
+                                name_, steps_, seed_, compileSeconds_, seconds);
+    if (!data_->modes().empty())
+      s += fmt::format(",\n  \"modes_captured\": {},\n  \"modes\": {},\n  \"high_quality\": {},\n  \"reverse_kl\": {}", last_.modesCaptured, last_.modes,
+                       jsonNumber(last_.highQualityFraction), jsonNumber(last_.reverseKl));
+    writeFileAtomically(dir_ + "/summary.json", s + "\n}\n");
+    say(fmt::format("done: {} in {:.1f} s", dir_, seconds));
+  }
+
+  ir::Module m_;
+  passes::GanSpec spec_;
+  std::string name_;
+  RunOptions opt_;
+  std::string dir_, metrics_;
+  int64_t steps_ = 0, evalEvery_ = 1, step_ = 0, firstStep_ = 0;
+  uint64_t seed_ = 0;
+  double compileSeconds_ = 0;
+  bool progress_ = false, progressShown_ = false;
+  std::unique_ptr<Dataset> data_;
+  std::unique_ptr<backend::CompiledFunction> step_fn_, sampler_;
+  std::vector<std::vector<float>> storage_, results_;
+  std::vector<float *> buffers_;
+  std::map<std::string, size_t> index_;
+  ModeMetrics last_;
+};
+
+}  // namespace
+
+int train(const ir::Module &lowered, const std::string &name, const RunOptions &options) {
+  interrupted = false;
+  return Trainer(lowered, name, options).run();
+}
+
+}  // namespace gantry::runtime

@@ -1,0 +1,31 @@
+// The training driver behind `gantry run`: compiles the program's training step (penalty, unroll, step,
+// simplification, fusion; then the JIT), initialises parameters as the program says, and for every step samples
+// the batch and the draws from counter-based streams keyed by (seed, step, parameter), runs @step, and writes the
+// updated parameters and optimizer state back. Every evaluation interval it draws 2,500 samples from G, measures
+// mode collapse (runtime/Metrics.h), appends a line to metrics.jsonl and saves checkpoint.npz.
+//
+// Same seed and threads: bit-identical runs. --resume continues exactly where a checkpoint stopped. A loss or
+// parameter that is not finite stops the run, naming the step and the value, and the last good checkpoint stays.
+// Ctrl-C saves a checkpoint and stops. Every file is written to a temporary file and renamed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ir/Module.h"
+
+namespace gantry::runtime {
+
+struct RunOptions {
+  std::optional<int64_t> steps;   // default: the program's train.steps
+  std::optional<uint64_t> seed;   // default: the program's train.seed
+  std::string outDir;             // default: runs/NAME-TIMESTAMP
+  std::string resumeDir;          // continue from DIR/checkpoint.npz
+  bool quiet = false, json = false;
+};
+
+// Returns the process exit code: 0 done, 1 stopped by a non-finite value, 130 interrupted.
+int train(const ir::Module &lowered, const std::string &name, const RunOptions &options);
+
+}  // namespace gantry::runtime
