@@ -1,5 +1,7 @@
 #include "runtime/Random.h"
 
+#include "backend/ThreadPool.h"
+
 #include <cmath>
 #include <numbers>
 
@@ -55,16 +57,44 @@ void fillUniform(const RandomKey &key, float low, float high, std::span<float> o
   }
 }
 
-void fillNormal(const RandomKey &key, float mean, float std, std::span<float> out) {
-  for (size_t i = 0; i < out.size(); i += 4) {
-    PhiloxCounter words = block(key, i / 4);
+namespace {
+
+struct NormalFill {
+  const RandomKey *key;
+  float mean, std;
+  float *out;
+  size_t size;
+};
+
+// Blocks [first, last) of 4 elements: two Box-Muller pairs per Philox block, in single precision.
+void fillNormalBlocks(int64_t first, int64_t last, void *ctx) {
+  const NormalFill &f = *static_cast<const NormalFill *>(ctx);
+  constexpr float kTwoPi = 6.28318530717958647692f;
+  for (int64_t blockIndex = first; blockIndex < last; ++blockIndex) {
+    PhiloxCounter words = block(*f.key, static_cast<uint64_t>(blockIndex));
+    size_t i = static_cast<size_t>(blockIndex) * 4;
     for (size_t pair = 0; pair < 2; ++pair) {
-      double radius = std::sqrt(-2.0 * std::log(unitOpenAtZero(words[2 * pair])));
-      double angle = 2.0 * std::numbers::pi * unit(words[2 * pair + 1]);
-      size_t first = i + 2 * pair;
-      if (first < out.size()) out[first] = static_cast<float>(mean + std * radius * std::cos(angle));
-      if (first + 1 < out.size()) out[first + 1] = static_cast<float>(mean + std * radius * std::sin(angle));
+      float radius = std::sqrt(-2.0f * std::log(static_cast<float>(unitOpenAtZero(words[2 * pair]))));
+      float s, c;
+      ::sincosf(kTwoPi * static_cast<float>(unit(words[2 * pair + 1])), &s, &c);
+      size_t k = i + 2 * pair;
+      if (k < f.size) f.out[k] = f.mean + f.std * radius * c;
+      if (k + 1 < f.size) f.out[k + 1] = f.mean + f.std * radius * s;
     }
+  }
+}
+
+}  // namespace
+
+void fillNormal(const RandomKey &key, float mean, float std, std::span<float> out) {
+  NormalFill f{&key, mean, std, out.data(), out.size()};
+  const auto blocks = static_cast<int64_t>((out.size() + 3) / 4);
+  // Large draws (a batch of noise) are split across the compiled code's threads: every element is still a
+  // function of its key and position alone.
+  if (blocks >= 4096) {
+    gantry_parallel_for(fillNormalBlocks, &f, blocks, 1024);
+  } else {
+    fillNormalBlocks(0, blocks, &f);
   }
 }
 

@@ -26,7 +26,8 @@ struct RandomKey {
 // Uniform on [low, high): 24 random bits per element, so every value is exactly representable in f32.
 void fillUniform(const RandomKey &key, float low, float high, std::span<float> out);
 
-// Normal(mean, std) by Box-Muller on pairs of 24-bit uniforms, computed in double and rounded to f32.
+// Normal(mean, std) by Box-Muller on pairs of 24-bit uniforms, in single precision (large draws split across
+// threads, deterministically).
 void fillNormal(const RandomKey &key, float mean, float std, std::span<float> out);
 
 }  // namespace gantry::runtime
