@@ -67,7 +67,7 @@ class Trainer {
       lossG = results_[1][0];
       if (std::string bad = firstNonFinite(); !bad.empty()) {
         finishProgress();
-        fmt::print(stderr, "step {}: {}; stopped, the last good checkpoint is in {}\n", step_ + 1, bad, dir_);
+        fmt::print(stderr, "step {}: {}; stopped, the last good checkpoint (step {}) is in {}\n", step_ + 1, bad, lastCheckpoint_, dir_);
         return 1;
       }
       writeBack();
@@ -109,7 +109,11 @@ class Trainer {
     for (size_t i = 0; i < step.params.size(); ++i)
       if (step.params[i].role == ir::ParamRole::Param)
         initialiseParameter(m_, step.nameOf(step.params[i].value), step.type(step.params[i].value), seed_, static_cast<uint32_t>(i), storage_[i]);
-    if (!opt_.resumeDir.empty()) loadCheckpoint();
+    if (!opt_.resumeDir.empty()) {
+      loadCheckpoint();
+    } else {
+      saveCheckpoint();  // the initial state: there is always a good checkpoint to fall back to
+    }
     firstStep_ = step_;
   }
 
@@ -236,6 +240,7 @@ class Trainer {
     arrays["meta.seed_hi"] = {{}, {0}, {static_cast<double>(seed_ >> 32)}};
     arrays["meta.seed_lo"] = {{}, {0}, {static_cast<double>(seed_ & 0xffffffffu)}};
     writeNpzAtomically(dir_ + "/checkpoint.npz", arrays);
+    lastCheckpoint_ = step_;
   }
 
   void loadCheckpoint() {
@@ -281,7 +286,7 @@ class Trainer {
   std::string name_;
   RunOptions opt_;
   std::string dir_, metrics_;
-  int64_t steps_ = 0, evalEvery_ = 1, step_ = 0, firstStep_ = 0;
+  int64_t steps_ = 0, evalEvery_ = 1, step_ = 0, firstStep_ = 0, lastCheckpoint_ = 0;
   uint64_t seed_ = 0;
   double compileSeconds_ = 0;
   bool progress_ = false, progressShown_ = false;
