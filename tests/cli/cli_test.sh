@@ -136,6 +136,19 @@ expect_run grad-wrong-shape 1 "gantry: error: array 'x' in '$tests/data/batch_wr
 expect_run grad-no-files 2 "gantry: error: grad needs --params, --batch and -o (or --list-inputs)" -- "$gantry" grad "$bimodal"
 [ ! -e "$work/g.npz" ] || fail "grad: an output was written despite the error"
 
+# gantry run: a short run writes its files, --json prints one line per evaluation, and bad options exit 2.
+expect_run run-json 0 "" -- "$gantry" run "$bimodal" --steps 20 --set train.eval_every=10 --set train.batch=16 --out "$work/run" --json
+[ "$(grep -c '^{"step": ' "$work/out")" -eq 2 ] || fail "run-json: expected two JSON lines: $(cat "$work/out")"
+grep -q '"modes_captured": ' "$work/out" || fail "run-json: no mode metrics"
+for f in metrics.jsonl summary.json samples.npy checkpoint.npz; do
+  checks=$((checks + 1))
+  [ -s "$work/run/$f" ] || fail "run: no $f"
+done
+expect_run run-bad-steps 2 "gantry: error: --steps: Value 0 not in range 1 to 1000000000
+Run 'gantry --help' for usage." -- "$gantry" run "$bimodal" --steps 0
+expect_run run-bad-resume 1 "gantry: error: cannot read '$work/nowhere/checkpoint.npz': No such file" -- \
+  "$gantry" run "$bimodal" --resume "$work/nowhere" --out "$work/run2"
+
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
 expect_run bad-gan 1 "$work/bad.gan:1:22: error: 'modes' of 'ring' must be from 1 to 1000, got 0
