@@ -9,6 +9,7 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <algorithm>
 #include <map>
 
 #include "backend/Jit.h"
@@ -17,6 +18,7 @@
 #include "runtime/Data.h"
 #include "runtime/Init.h"
 #include "runtime/Metrics.h"
+#include "runtime/Plot.h"
 #include "support/Files.h"
 #include "support/Npz.h"
 
@@ -96,6 +98,7 @@ class Trainer {
     const ir::Function &step = *m_.find("step");
     step_fn_ = backend::compile(step);
     sampler_ = backend::compile(*m_.find(spec_.generator));
+    if (data_->dim() == 1) critic_ = backend::compile(*m_.find(spec_.discriminator));
     compileSeconds_ = std::chrono::duration<double>(Clock::now() - compileStart).count();
     say(fmt::format("{}: compiled in {:.2f} s{} ({} ops in the step), {} steps, seed {}, output in {}", name_, compileSeconds_,
                     step_fn_->fromCache() ? " (cached)" : "", step.ops.size(), steps_, seed_, dir_));
@@ -201,6 +204,8 @@ class Trainer {
     }
     line += "}";
     metrics_ += line + "\n";
+    history_.push_back({done, lossD, lossG, last_, samples, criticOnGrid()});
+    drawPictures();
     writeFileAtomically(dir_ + "/metrics.jsonl", metrics_);
     NpyArray s{{kEvalSamples, data_->dim()}, samples, {}};
     writeFileAtomically(dir_ + "/samples.npy", serializeNpy(s));
@@ -210,6 +215,88 @@ class Trainer {
     finishProgress();
     if (opt_.json) fmt::print("{}\n", line);
     say(text);
+  }
+
+  // The x range of the 1-D picture: every mode with room for its tails.
+  std::pair<double, double> range1d() const {
+    double lo = -1, hi = 1;
+    for (const auto &mode : data_->modes()) {
+      lo = std::min(lo, mode[0] - 5 * data_->modeStd() - 0.5);
+      hi = std::max(hi, mode[0] + 5 * data_->modeStd() + 0.5);
+    }
+    return {lo, hi};
+  }
+
+  // D(x) on an even grid of the 1-D range, as many points as one batch.
+  std::vector<double> criticOnGrid() {
+    if (!critic_) return {};
+    const ir::Function &d = critic_->function();
+    auto [lo, hi] = range1d();
+    std::vector<std::vector<float>> store;
+    std::vector<float *> buffers;
+    size_t inputSlot = 0;
+    for (size_t i = 0; i < d.params.size(); ++i) {
+      if (d.params[i].role == ir::ParamRole::Input) {
+        inputSlot = i;
+        store.emplace_back(static_cast<size_t>(d.type(d.params[i].value).numElements()));
+      } else {
+        store.push_back(storage_[index_.at(d.nameOf(d.params[i].value))]);
+      }
+    }
+    const size_t n = store[inputSlot].size();
+    for (size_t i = 0; i < n; ++i) store[inputSlot][i] = static_cast<float>(lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(n - 1 ? n - 1 : 1));
+    store.emplace_back(n);
+    for (auto &b : store) buffers.push_back(b.data());
+    critic_->run(buffers.data());
+    return std::vector<double>(store.back().begin(), store.back().end());
+  }
+
+  // samples.png (a strip of at most 12 evaluations, evenly chosen, the last included) and curves.png.
+  void drawPictures() {
+    std::vector<size_t> chosen;
+    const size_t n = history_.size(), shown = std::min<size_t>(n, 12);
+    for (size_t k = 0; k < shown; ++k) chosen.push_back(shown == 1 ? n - 1 : k * (n - 1) / (shown - 1));
+    if (data_->dim() == 2) {
+      double extent = 1;
+      for (const auto &mode : data_->modes()) extent = std::max({extent, std::abs(mode[0]) + 1, std::abs(mode[1]) + 1});
+      if (data_->modes().empty())
+        for (float v : history_.back().samples) extent = std::max(extent, std::min(10.0, std::abs(static_cast<double>(v)) * 1.1));
+      std::vector<Panel2d> panels;
+      for (size_t k : chosen) panels.push_back({history_[k].step, history_[k].samples});
+      samplesFigure2d(panels, data_->modes(), extent).writePng(dir_ + "/samples.png");
+    } else if (data_->dim() == 1) {
+      auto [lo, hi] = range1d();
+      std::vector<Panel1d> panels;
+      for (size_t k : chosen) {
+        Panel1d p{history_[k].step, history_[k].samples, {}, {}, history_[k].critic};
+        for (size_t i = 0; i < p.critic.size(); ++i) {
+          double x = lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(p.critic.size() - 1);
+          double density = 0;
+          for (const auto &mode : data_->modes())
+            density += std::exp(-0.5 * std::pow((x - mode[0]) / data_->modeStd(), 2)) / (data_->modeStd() * std::sqrt(2 * M_PI));
+          p.grid.push_back(x);
+          p.density.push_back(density / static_cast<double>(std::max<size_t>(1, data_->modes().size())));
+        }
+        panels.push_back(p);
+      }
+      samplesFigure1d(panels, lo, hi).writePng(dir_ + "/samples.png");
+    }
+    std::vector<double> steps, lossD, lossG, modes, quality, kl;
+    for (const Evaluation &e : history_) {
+      steps.push_back(static_cast<double>(e.step));
+      lossD.push_back(e.lossD);
+      lossG.push_back(e.lossG);
+      modes.push_back(static_cast<double>(e.metrics.modesCaptured));
+      quality.push_back(100 * e.metrics.highQualityFraction);
+      kl.push_back(e.metrics.reverseKl);
+    }
+    std::vector<std::vector<Series>> charts = {{{"LOSS D", steps, lossD, {31, 119, 180}}, {"LOSS G", steps, lossG, {255, 127, 14}}}};
+    if (!data_->modes().empty()) {
+      charts.push_back({{fmt::format("MODES CAPTURED OF {}", data_->modes().size()), steps, modes, {44, 160, 44}}});
+      charts.push_back({{"HIGH QUALITY %", steps, quality, {148, 103, 189}}});
+      charts.push_back({{"REVERSE KL", steps, kl, {214, 39, 40}}});
+    }
+    curvesFigure(charts).writePng(dir_ + "/curves.png");
   }
 
   void printProgress(int64_t done, double lossD, double lossG, double rate) {
@@ -291,7 +378,15 @@ class Trainer {
   double compileSeconds_ = 0;
   bool progress_ = false, progressShown_ = false;
   std::unique_ptr<Dataset> data_;
-  std::unique_ptr<backend::CompiledFunction> step_fn_, sampler_;
+  std::unique_ptr<backend::CompiledFunction> step_fn_, sampler_, critic_;
+  struct Evaluation {
+    int64_t step;
+    double lossD, lossG;
+    ModeMetrics metrics;
+    std::vector<float> samples;
+    std::vector<double> critic;  // D on the picture's grid (1-D data)
+  };
+  std::vector<Evaluation> history_;
   std::vector<std::vector<float>> storage_, results_;
   std::vector<float *> buffers_;
   std::map<std::string, size_t> index_;

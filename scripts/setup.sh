@@ -9,6 +9,7 @@ packages=(
   llvm-19-dev                        # the backend (LLVM 14 may also be installed: native/llvm19.ini picks 19)
   libfmt-dev catch2 libcli11-dev     # formatting, tests, the command line
   libzip-dev                         # .npz files (parameters, batches, gradients)
+  libpng-dev                         # the training pictures
   python3                            # Meson itself, and scripts/test.sh reading Meson's test log
 )
 
