@@ -350,8 +350,8 @@ class Trainer {
       auto it = arrays.find(name);
       if (it == arrays.end()) throw FileError(fmt::format("'{}' has no array '{}': it is from another model", path, name));
       if (it->second.shape != step.type(p.value).shape)
-        throw FileError(fmt::format("array '{}' in '{}' has shape [{}], the model needs {}", name, path, fmt::join(it->second.shape, ", "),
-                                    ir::shapeStr(step.type(p.value).shape)));
+        throw FileError(fmt::format("array '{}' in '{}' has shape [{}], expected [{}]", name, path, fmt::join(it->second.shape, ", "),
+                                    fmt::join(step.type(p.value).shape, ", ")));
       storage_[i] = it->second.data;
       buffers_[i] = storage_[i].data();
     }

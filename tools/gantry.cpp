@@ -28,6 +28,7 @@
 #include "runtime/Arguments.h"
 #include "runtime/Grad.h"
 #include "runtime/Trainer.h"
+#include "runtime/Sample.h"
 #include "support/Npz.h"
 #include "support/Diagnostic.h"
 #include "support/Files.h"
@@ -273,6 +274,25 @@ int runTrain(RunCommand c) {
   return gantry::runtime::train(m, std::filesystem::path(c.path).stem().string(), c.options);
 }
 
+// `gantry sample FILE.gan --checkpoint DIR -n N -o OUT`: draw from a trained generator (runtime/Sample.h).
+struct SampleCommand {
+  std::string path;
+  std::vector<std::string> overrides;
+  uint64_t seed = 0;
+  bool seedGiven = false;
+  int threads = 0;
+  gantry::runtime::SampleOptions options;
+};
+
+int runSample(SampleCommand c) {
+  gantry::frontend::Source src = readSource(c.path);
+  gantry::ir::Module m = gantry::frontend::compile(src, c.overrides);
+  if (c.seedGiven) c.options.seed = c.seed;
+  if (c.threads > 0) gantry::backend::setThreads(c.threads);
+  gantry::runtime::sample(m, c.options);
+  return 0;
+}
+
 // `gantry check FILE.gan`: diagnostics only.
 int runCheck(const std::string &path, const std::vector<std::string> &overrides) {
   gantry::frontend::Source src = readSource(path);
@@ -374,6 +394,16 @@ int main(int argc, char **argv) {
   runCmd->add_flag("--quiet", runOpts.options.quiet, "Print nothing but errors");
   runCmd->add_flag("--json", runOpts.options.json, "Print one JSON line per evaluation, nothing else");
 
+  SampleCommand sampleOpts;
+  CLI::App *sampleCmd = app.add_subcommand("sample", "Draw samples from a trained generator");
+  sampleCmd->add_option("file", sampleOpts.path, "The .gan program the checkpoint was trained from")->required();
+  sampleCmd->add_option("--checkpoint", sampleOpts.options.checkpoint, "A run folder (or its checkpoint.npz)")->required();
+  sampleCmd->add_option("-n", sampleOpts.options.count, "How many samples")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  sampleCmd->add_option("-o", sampleOpts.options.output, "Output file, .npy or .csv")->required();
+  sampleCmd->add_option("--seed", sampleOpts.seed, "Seed of the noise (default: the checkpoint's)")->check(unsignedInteger)->each([&](const std::string &) { sampleOpts.seedGiven = true; });
+  sampleCmd->add_option("--threads", sampleOpts.threads, "Threads (default: all hardware threads)")->check(positiveInteger);
+  sampleCmd->add_option("--set", sampleOpts.overrides, "Override a setting of the program (repeatable)");
+
   std::string checkPath;
   std::vector<std::string> checkOverrides;
   CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
@@ -398,6 +428,7 @@ int main(int argc, char **argv) {
     if (*compileCmd) return runCompile(compileOpts);
     if (*gradCmd) return runGrad(gradOpts);
     if (*runCmd) return runTrain(runOpts);
+    if (*sampleCmd) return runSample(sampleOpts);
     if (*passesCmd) {
       for (const gantry::passes::PassInfo &p : gantry::passes::allPasses()) fmt::print("{:<12} {}\n", p.name, p.summary);
       fmt::print("\ndefault pipeline: {}\n", gantry::passes::kDefaultPipeline);

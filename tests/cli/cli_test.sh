@@ -149,6 +149,24 @@ Run 'gantry --help' for usage." -- "$gantry" run "$bimodal" --steps 0
 expect_run run-bad-resume 1 "gantry: error: cannot read '$work/nowhere/checkpoint.npz': No such file" -- \
   "$gantry" run "$bimodal" --resume "$work/nowhere" --out "$work/run2"
 
+# gantry sample: draws from the run's checkpoint, reproducibly; the seed changes the draws; bad outputs and
+# foreign checkpoints are one-line errors that write nothing.
+expect_run sample-npy 0 "" -- "$gantry" sample "$bimodal" --checkpoint "$work/run" -n 300 -o "$work/s.npy" --set train.batch=16
+expect_run sample-csv 0 "" -- "$gantry" sample "$bimodal" --checkpoint "$work/run/checkpoint.npz" -n 300 -o "$work/s.csv" --set train.batch=16
+[ "$(wc -l < "$work/s.csv")" -eq 300 ] || fail "sample-csv: expected 300 rows, got $(wc -l < "$work/s.csv")"
+grep -qvE '^-?[0-9.e+-]+$' "$work/s.csv" && fail "sample-csv: a row is not one number: $(grep -vE '^-?[0-9.e+-]+$' "$work/s.csv" | head -1)"
+expect_run sample-again 0 "" -- "$gantry" sample "$bimodal" --checkpoint "$work/run" -n 300 -o "$work/s2.csv" --set train.batch=16
+cmp -s "$work/s.csv" "$work/s2.csv" || fail "sample: two draws with the same seed differ"
+expect_run sample-seed 0 "" -- "$gantry" sample "$bimodal" --checkpoint "$work/run" -n 300 -o "$work/s3.csv" --seed 7 --set train.batch=16
+cmp -s "$work/s.csv" "$work/s3.csv" && fail "sample: --seed 7 drew the same samples"
+expect_run sample-bad-output 1 "gantry: error: '$work/s.txt': the output must end in .npy or .csv" -- \
+  "$gantry" sample "$bimodal" --checkpoint "$work/run" -o "$work/s.txt"
+expect_run sample-foreign 1 "gantry: error: array 'G.l0.w' in '$work/run/checkpoint.npz' has shape [16, 32], expected [8, 32]" -- \
+  "$gantry" sample "$bimodal" --checkpoint "$work/run" -o "$work/s4.npy" --set noise.dim=8
+[ ! -e "$work/s4.npy" ] || fail "sample: an output was written despite the error"
+expect_run sample-no-checkpoint 1 "gantry: error: cannot read '$work/nowhere/checkpoint.npz': No such file" -- \
+  "$gantry" sample "$bimodal" --checkpoint "$work/nowhere" -o "$work/s4.npy"
+
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
 expect_run bad-gan 1 "$work/bad.gan:1:22: error: 'modes' of 'ring' must be from 1 to 1000, got 0

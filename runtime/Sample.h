@@ -1,0 +1,25 @@
+// `gantry sample`: draws from a trained generator. Compiles the program's G alone (no training step), loads
+// G's parameters from a checkpoint written by `gantry run`, and runs G on fresh noise until N samples are drawn.
+// The noise comes from the checkpoint's seed (or the one given) in a stream domain no training or evaluation
+// draw uses, so samples are reproducible and independent of the training batches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ir/Module.h"
+
+namespace gantry::runtime {
+
+struct SampleOptions {
+  std::string checkpoint;        // a run folder holding checkpoint.npz, or the .npz itself
+  int64_t count = 2500;
+  std::string output;            // .npy or .csv
+  std::optional<uint64_t> seed;  // default: the checkpoint's
+};
+
+// Writes the samples (N rows of G's width) atomically; throws FileError for a missing or foreign checkpoint.
+void sample(const ir::Module &lowered, const SampleOptions &options);
+
+}  // namespace gantry::runtime
