@@ -365,6 +365,10 @@ class Trainer {
       s += fmt::format(",\n  \"modes_captured\": {},\n  \"modes\": {},\n  \"high_quality\": {},\n  \"reverse_kl\": {}", last_.modesCaptured, last_.modes,
                        jsonNumber(last_.highQualityFraction), jsonNumber(last_.reverseKl));
     writeFileAtomically(dir_ + "/summary.json", s + "\n}\n");
+    if (opt_.summary) {
+      *opt_.summary = {!data_->modes().empty(), last_.modesCaptured, last_.modes, last_.highQualityFraction, last_.reverseKl,
+                       static_cast<double>(steps_ - firstStep_) / std::max(seconds, 1e-9), compileSeconds_};
+    }
     say(fmt::format("done: {} in {:.1f} s", dir_, seconds));
   }
 

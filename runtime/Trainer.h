@@ -17,12 +17,21 @@
 
 namespace gantry::runtime {
 
+// What a finished run measured, for callers that compare runs (`gantry sweep`).
+struct RunSummary {
+  bool hasModes = false;  // the dataset is a mixture: the mode metrics below apply
+  int64_t modesCaptured = 0, modes = 0;
+  double highQuality = 0, reverseKl = 0;  // reverseKl is NaN without high-quality samples
+  double stepsPerSecond = 0, compileSeconds = 0;
+};
+
 struct RunOptions {
   std::optional<int64_t> steps;   // default: the program's train.steps
   std::optional<uint64_t> seed;   // default: the program's train.seed
   std::string outDir;             // default: runs/NAME-TIMESTAMP
   std::string resumeDir;          // continue from DIR/checkpoint.npz
   bool quiet = false, json = false;
+  RunSummary *summary = nullptr;  // filled when the run finishes
 };
 
 // Returns the process exit code: 0 done, 1 stopped by a non-finite value, 130 interrupted.

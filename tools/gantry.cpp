@@ -29,6 +29,7 @@
 #include "runtime/Grad.h"
 #include "runtime/Trainer.h"
 #include "runtime/Sample.h"
+#include "runtime/Sweep.h"
 #include "support/Npz.h"
 #include "support/Diagnostic.h"
 #include "support/Files.h"
@@ -293,6 +294,45 @@ int runSample(SampleCommand c) {
   return 0;
 }
 
+// `gantry sweep FILE.gan --set KEY=V1,V2 ... --seeds 1,2,3`: train every combination (runtime/Sweep.h). A --set
+// with one value is a fixed override; with several, an axis of the table.
+struct SweepCommand {
+  std::string path;
+  std::vector<std::string> sets, seeds;
+  int64_t steps = 0;
+  int threads = 0;
+  gantry::runtime::SweepOptions options;
+};
+
+int runSweep(SweepCommand c) {
+  gantry::frontend::Source src = readSource(c.path);
+  std::vector<std::string> fixed;
+  for (const std::string &text : c.sets) {
+    gantry::runtime::SweepAxis axis;
+    try {
+      axis = gantry::runtime::parseSweepAxis(text);
+    } catch (const std::invalid_argument &e) {
+      throw UsageError(fmt::format("--set: {}", e.what()));
+    }
+    if (axis.values.size() == 1) {
+      fixed.push_back(text);
+    } else {
+      c.options.axes.push_back(axis);
+    }
+  }
+  auto compile = [&](const std::vector<std::string> &overrides) {
+    std::vector<std::string> all = fixed;
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    return gantry::frontend::compile(src, all);
+  };
+  for (const std::string &s : c.seeds) c.options.seeds.push_back(std::stoull(s));
+  if (c.options.seeds.empty())
+    c.options.seeds.push_back(static_cast<uint64_t>(std::get<int64_t>(*compile({}).attrs.find("train.seed"))));
+  if (c.steps > 0) c.options.steps = c.steps;
+  if (c.threads > 0) gantry::backend::setThreads(c.threads);
+  return gantry::runtime::sweep(compile, std::filesystem::path(c.path).stem().string(), c.options);
+}
+
 // `gantry check FILE.gan`: diagnostics only.
 int runCheck(const std::string &path, const std::vector<std::string> &overrides) {
   gantry::frontend::Source src = readSource(path);
@@ -404,6 +444,16 @@ int main(int argc, char **argv) {
   sampleCmd->add_option("--threads", sampleOpts.threads, "Threads (default: all hardware threads)")->check(positiveInteger);
   sampleCmd->add_option("--set", sampleOpts.overrides, "Override a setting of the program (repeatable)");
 
+  SweepCommand sweepOpts;
+  CLI::App *sweepCmd = app.add_subcommand("sweep", "Train every combination of settings over seeds and tabulate mode collapse");
+  sweepCmd->add_option("file", sweepOpts.path, "The .gan program")->required();
+  sweepCmd->add_option("--set", sweepOpts.sets, "KEY=V1,V2,... an axis of the table; KEY=V a fixed override (repeatable)");
+  sweepCmd->add_option("--seeds", sweepOpts.seeds, "Seeds, comma-separated (default: the program's)")->delimiter(',')->check(unsignedInteger);
+  sweepCmd->add_option("--steps", sweepOpts.steps, "Training steps of every run (default: the program's)")->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
+  sweepCmd->add_option("--threads", sweepOpts.threads, "Threads (default: all hardware threads)")->check(positiveInteger);
+  sweepCmd->add_option("--out", sweepOpts.options.outDir, "Output folder (default: runs/NAME-sweep-TIMESTAMP)");
+  sweepCmd->add_flag("--quiet", sweepOpts.options.quiet, "Print nothing but errors");
+
   std::string checkPath;
   std::vector<std::string> checkOverrides;
   CLI::App *check = app.add_subcommand("check", "Check a .gan program and report every error");
@@ -429,6 +479,7 @@ int main(int argc, char **argv) {
     if (*gradCmd) return runGrad(gradOpts);
     if (*runCmd) return runTrain(runOpts);
     if (*sampleCmd) return runSample(sampleOpts);
+    if (*sweepCmd) return runSweep(sweepOpts);
     if (*passesCmd) {
       for (const gantry::passes::PassInfo &p : gantry::passes::allPasses()) fmt::print("{:<12} {}\n", p.name, p.summary);
       fmt::print("\ndefault pipeline: {}\n", gantry::passes::kDefaultPipeline);

@@ -167,6 +167,16 @@ expect_run sample-foreign 1 "gantry: error: array 'G.l0.w' in '$work/run/checkpo
 expect_run sample-no-checkpoint 1 "gantry: error: cannot read '$work/nowhere/checkpoint.npz': No such file" -- \
   "$gantry" sample "$bimodal" --checkpoint "$work/nowhere" -o "$work/s4.npy"
 
+# gantry sweep: a bad axis is a usage error; a bad value is reported before anything is trained or written.
+expect_run sweep-empty-value 2 "gantry: error: --set: 'unroll.steps=0,,5' has an empty value" -- \
+  "$gantry" sweep "$bimodal" --set unroll.steps=0,,5 --out "$work/sweep"
+expect_run sweep-bad-value 1 "$bimodal: error: --set unroll.steps=abc: 'steps' of 'unroll' must be a number, got abc
+1 error generated." -- "$gantry" sweep "$bimodal" --set unroll.steps=0,abc --out "$work/sweep"
+[ ! -e "$work/sweep" ] || fail "sweep: the output folder was made despite the error"
+expect_run sweep-small 0 "" -- "$gantry" sweep "$bimodal" --set unroll.steps=0,1 --set train.batch=16 --seeds 3,4 --steps 10 --out "$work/sweep" --quiet
+[ "$(wc -l < "$work/sweep/sweep.csv")" -eq 3 ] || fail "sweep: expected a header and two rows in $(cat "$work/sweep/sweep.csv")"
+grep -q '^| 1 | 2 | ' "$work/sweep/sweep.md" || fail "sweep: no row for unroll 1 over two seeds in $(cat "$work/sweep/sweep.md")"
+
 # A bad program: every diagnostic with its source line and caret, a count, exit code 1.
 printf 'data x ~ ring(modes: 0)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\nobjective { losses hinge }\n' > "$work/bad.gan"
 expect_run bad-gan 1 "$work/bad.gan:1:22: error: 'modes' of 'ring' must be from 1 to 1000, got 0

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "frontend/Frontend.h"
 #include "runtime/Data.h"
 #include "runtime/Metrics.h"
+#include "runtime/Sweep.h"
 #include "runtime/Trainer.h"
 #include "support/Files.h"
 #include "support/Npz.h"
@@ -167,4 +169,66 @@ TEST_CASE("the unrolled 1-D GAN finds both modes", "[trainer][e2e]") {
   INFO(summary);
   CHECK(summary.find("\"modes_captured\": 2") != std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_CASE("mean and standard error for the sweep table", "[sweep]") {
+  runtime::MeanError m = runtime::meanError({2, 4, 9});
+  CHECK(m.count == 3);
+  CHECK(m.mean == Approx(5.0));
+  CHECK(m.error == Approx(std::sqrt(13.0 / 3.0)));  // sample variance (9 + 1 + 16) / 2 = 13, over n = 3
+  CHECK(runtime::meanAndError({2, 4, 9}, 2) == "5.00 ± 2.08");
+  CHECK(runtime::meanAndError({7}, 1) == "7.0");
+  CHECK(runtime::meanAndError({}, 1) == "—");
+  CHECK(runtime::meanAndError({1, NAN, 3}, 1) == "2.0 ± 1.0");  // a reverse KL with no high-quality samples is left out
+  runtime::SweepAxis axis = runtime::parseSweepAxis("unroll.steps=0,5,10");
+  CHECK(axis.key == "unroll.steps");
+  CHECK(axis.values == std::vector<std::string>{"0", "5", "10"});
+  CHECK_THROWS_WITH(runtime::parseSweepAxis("unroll.steps=0,,5"), "'unroll.steps=0,,5' has an empty value");
+  CHECK_THROWS_WITH(runtime::parseSweepAxis("steps"), "'steps' is not KEY=VALUE[,VALUE...]");
+}
+
+TEST_CASE("a sweep trains every combination, each run exactly as gantry run would", "[sweep][trainer]") {
+  const std::string path = examplePath("bimodal1d_unrolled");
+  const std::vector<std::string> fixed = {"train.batch=32", "train.eval_every=20"};
+  auto compile = [&](const std::vector<std::string> &overrides) {
+    std::vector<std::string> all = fixed;
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    return program(path, all);
+  };
+  fs::path dir = scratch("sweep"), single = scratch("single");
+  runtime::SweepOptions options;
+  options.axes = {runtime::parseSweepAxis("unroll.steps=0,2")};
+  options.seeds = {1, 2};
+  options.steps = 20;
+  options.outDir = dir.string();
+  options.quiet = true;
+  REQUIRE(runtime::sweep(compile, "bimodal1d_unrolled", options) == 0);
+  for (const char *run : {"unroll.steps=0-seed1", "unroll.steps=0-seed2", "unroll.steps=2-seed1", "unroll.steps=2-seed2"}) {
+    INFO(run);
+    CHECK(fs::exists(dir / run / "checkpoint.npz"));
+  }
+  // The run with unroll 2 and seed 2 equals a plain run with the same settings.
+  runtime::RunOptions o;
+  o.quiet = true;
+  o.outDir = single.string();
+  o.steps = 20;
+  o.seed = 2;
+  REQUIRE(runtime::train(compile({"unroll.steps=2"}), "bimodal1d_unrolled", o) == 0);
+  auto swept = readNpz((dir / "unroll.steps=2-seed2" / "checkpoint.npz").string());
+  auto alone = readNpz((single / "checkpoint.npz").string());
+  REQUIRE(swept.size() == alone.size());
+  for (const auto &[key, arr] : alone) {
+    INFO(key);
+    CHECK(arr.data == swept[key].data);
+  }
+  // The tables: a header and one line per combination.
+  std::string csv = readFile((dir / "sweep.csv").string());
+  CHECK(csv.rfind("unroll.steps,runs,diverged,modes,modes_captured,modes_captured_se,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+  CHECK(csv.find("\n0,2,0,2,") != std::string::npos);
+  CHECK(csv.find("\n2,2,0,2,") != std::string::npos);
+  std::string md = readFile((dir / "sweep.md").string());
+  CHECK(md.rfind("| unroll.steps | runs | modes captured | high quality % | reverse KL | steps/s | compile s |\n| --- |", 0) == 0);
+  fs::remove_all(dir);
+  fs::remove_all(single);
 }
