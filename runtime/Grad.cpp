@@ -13,10 +13,6 @@
 namespace gantry::runtime {
 namespace {
 
-bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // IR name -> file key, and whether the array is transposed at the boundary: NET.LAYER.w -> NET.LAYER.weight.
 struct External {
   std::string key;
@@ -26,10 +22,10 @@ struct External {
 External externalName(const std::string &irName) {
   // A weight or bias, or the state of one: NET.LAYER.(w|b)[.STATE]
   for (const auto &[from, to, transposed] : std::vector<std::tuple<std::string, std::string, bool>>{{".w", ".weight", true}, {".b", ".bias", false}}) {
-    if (endsWith(irName, from)) return {irName.substr(0, irName.size() - from.size()) + to, transposed};
+    if (irName.ends_with(from)) return {irName.substr(0, irName.size() - from.size()) + to, transposed};
     for (const char *state : {".m", ".v", ".momentum", ".sq"}) {
       std::string suffix = from + state;
-      if (endsWith(irName, suffix)) return {irName.substr(0, irName.size() - suffix.size()) + to + state, transposed};
+      if (irName.ends_with(suffix)) return {irName.substr(0, irName.size() - suffix.size()) + to + state, transposed};
     }
   }
   return {irName, false};

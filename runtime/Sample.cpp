@@ -16,10 +16,6 @@ namespace {
 
 constexpr uint64_t kSampleDomain = uint64_t{3} << 62;  // the streams' "step" for `gantry sample`: never used by a run
 
-bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string csvText(const std::vector<float> &samples, int64_t width) {
   std::string text;
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -31,10 +27,39 @@ std::string csvText(const std::vector<float> &samples, int64_t width) {
 
 }  // namespace
 
+std::vector<float> drawFromGenerator(backend::CompiledFunction &generator, const ParameterLookup &parameter, uint64_t seed,
+                                     uint64_t domain, int64_t count) {
+  const ir::Function &g = generator.function();
+  std::vector<std::vector<float>> store;
+  size_t noiseSlot = 0;
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    if (g.params[i].role == ir::ParamRole::Random) {
+      noiseSlot = i;
+      store.emplace_back(static_cast<size_t>(g.type(g.params[i].value).numElements()));
+    } else {
+      store.push_back(parameter(g.nameOf(g.params[i].value)));
+    }
+  }
+  const auto &out = g.type(g.results[0].value);
+  const size_t width = out.shape.size() > 1 ? static_cast<size_t>(out.shape.back()) : 1;
+  store.emplace_back(static_cast<size_t>(out.numElements()));
+  std::vector<float *> buffers;
+  for (auto &s : store) buffers.push_back(s.data());
+  std::vector<float> samples;
+  const size_t wanted = static_cast<size_t>(count) * width;
+  for (uint32_t call = 0; samples.size() < wanted; ++call) {
+    fillFromDistribution(*g.params[noiseSlot].dist, {seed, domain, call}, store[noiseSlot]);
+    generator.run(buffers.data());
+    samples.insert(samples.end(), store.back().begin(), store.back().end());
+  }
+  samples.resize(wanted);
+  return samples;
+}
+
 void sample(const ir::Module &lowered, const SampleOptions &options) {
-  if (!endsWith(options.output, ".npy") && !endsWith(options.output, ".csv"))
+  if (!options.output.ends_with(".npy") && !options.output.ends_with(".csv"))
     throw FileError(fmt::format("'{}': the output must end in .npy or .csv", options.output));
-  const std::string path = endsWith(options.checkpoint, ".npz") ? options.checkpoint : options.checkpoint + "/checkpoint.npz";
+  const std::string path = options.checkpoint.ends_with(".npz") ? options.checkpoint : options.checkpoint + "/checkpoint.npz";
   std::map<std::string, NpyArray> arrays = readNpz(path);
 
   passes::GanSpec spec = passes::ganSpecOf(lowered);
@@ -49,40 +74,27 @@ void sample(const ir::Module &lowered, const SampleOptions &options) {
     seed = (static_cast<uint64_t>(hi->second.wide[0]) << 32) | static_cast<uint64_t>(lo->second.wide[0]);
   }
 
-  std::vector<std::vector<float>> store;
-  size_t noiseSlot = g.params.size();
+  bool takesNoise = false;
   for (const ir::Param &p : g.params) {
-    const auto &type = g.type(p.value);
     if (p.role == ir::ParamRole::Random) {
-      noiseSlot = store.size();
-      store.emplace_back(static_cast<size_t>(type.numElements()));
+      takesNoise = true;
       continue;
     }
     const std::string &name = g.nameOf(p.value);
     auto it = arrays.find(name);
     if (it == arrays.end()) throw FileError(fmt::format("'{}' has no array '{}': it is from another model", path, name));
-    if (it->second.shape != type.shape)
+    if (it->second.shape != g.type(p.value).shape)
       throw FileError(fmt::format("array '{}' in '{}' has shape [{}], expected [{}]", name, path, fmt::join(it->second.shape, ", "),
-                                  fmt::join(type.shape, ", ")));
-    store.push_back(it->second.data);
+                                  fmt::join(g.type(p.value).shape, ", ")));
   }
-  if (noiseSlot == g.params.size()) throw FileError(fmt::format("{} takes no noise: there is nothing to sample", spec.generator));
+  if (!takesNoise) throw FileError(fmt::format("{} takes no noise: there is nothing to sample", spec.generator));
   const auto &out = g.type(g.results[0].value);
   const int64_t width = out.shape.size() > 1 ? out.shape.back() : 1;
-  store.emplace_back(static_cast<size_t>(out.numElements()));
-  std::vector<float *> buffers;
-  for (auto &s : store) buffers.push_back(s.data());
-
   std::unique_ptr<backend::CompiledFunction> generator = backend::compile(g);
-  std::vector<float> samples;
-  const size_t wanted = static_cast<size_t>(options.count * width);
-  for (uint32_t call = 0; samples.size() < wanted; ++call) {
-    fillFromDistribution(*g.params[noiseSlot].dist, {seed, kSampleDomain, call}, store[noiseSlot]);
-    generator->run(buffers.data());
-    samples.insert(samples.end(), store.back().begin(), store.back().end());
-  }
-  samples.resize(wanted);
-  if (endsWith(options.output, ".npy")) {
+  std::vector<float> samples = drawFromGenerator(
+      *generator, [&](const std::string &name) -> const std::vector<float> & { return arrays.at(name).data; }, seed, kSampleDomain,
+      options.count);
+  if (options.output.ends_with(".npy")) {
     writeFileAtomically(options.output, serializeNpy(NpyArray{{options.count, width}, samples, {}}));
   } else {
     writeFileAtomically(options.output, csvText(samples, width));

@@ -6,8 +6,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "backend/Jit.h"
 #include "ir/Module.h"
 
 namespace gantry::runtime {
@@ -18,6 +21,13 @@ struct SampleOptions {
   std::string output;            // .npy or .csv
   std::optional<uint64_t> seed;  // default: the checkpoint's
 };
+
+// Runs a compiled G on noise from the streams (seed, domain, call 0, 1, ...) until `count` rows are drawn, and
+// returns them row-major. `parameter(name)` gives each of G's weights (the trainer's live buffers, or a
+// checkpoint's arrays). G must take exactly one random parameter.
+using ParameterLookup = std::function<const std::vector<float> &(const std::string &name)>;
+std::vector<float> drawFromGenerator(backend::CompiledFunction &generator, const ParameterLookup &parameter, uint64_t seed,
+                                     uint64_t domain, int64_t count);
 
 // Writes the samples (N rows of G's width) atomically; throws FileError for a missing or foreign checkpoint.
 void sample(const ir::Module &lowered, const SampleOptions &options);

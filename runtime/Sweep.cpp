@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 
@@ -127,13 +126,7 @@ std::string csvTable(const std::vector<SweepAxis> &axes, const std::vector<Row> 
 
 int sweep(const std::function<ir::Module(const std::vector<std::string> &overrides)> &compile, const std::string &name,
           const SweepOptions &options) {
-  std::string dir = options.outDir;
-  if (dir.empty()) {
-    std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    dir = fmt::format("runs/{}-sweep-{}", name, stamp);
-  }
+  const std::string dir = options.outDir.empty() ? defaultRunDir(name + "-sweep") : options.outDir;
 
   // Every combination of the axes' values, the first axis slowest.
   size_t combinations = 1;

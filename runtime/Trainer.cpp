@@ -19,6 +19,7 @@
 #include "runtime/Init.h"
 #include "runtime/Metrics.h"
 #include "runtime/Plot.h"
+#include "runtime/Sample.h"
 #include "support/Files.h"
 #include "support/Npz.h"
 
@@ -32,10 +33,6 @@ constexpr int64_t kEvalSamples = 2500;
 constexpr uint64_t kEvalDomain = uint64_t{1} << 62;  // the streams' "step" for evaluation draws: never a training step
 
 std::string jsonNumber(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
-
-bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -90,7 +87,7 @@ class Trainer {
 
  private:
   void prepare() {
-    dir_ = !opt_.outDir.empty() ? opt_.outDir : !opt_.resumeDir.empty() ? opt_.resumeDir : defaultDir();
+    dir_ = !opt_.outDir.empty() ? opt_.outDir : !opt_.resumeDir.empty() ? opt_.resumeDir : defaultRunDir(name_);
     std::filesystem::create_directories(dir_);
     progress_ = !opt_.quiet && !opt_.json && ::isatty(STDOUT_FILENO);
     auto compileStart = Clock::now();
@@ -120,13 +117,6 @@ class Trainer {
     firstStep_ = step_;
   }
 
-  std::string defaultDir() const {
-    std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    return fmt::format("runs/{}-{}", name_, stamp);
-  }
-
   void say(const std::string &line) {
     if (!opt_.quiet && !opt_.json) fmt::print("{}\n", line);
   }
@@ -137,7 +127,7 @@ class Trainer {
       const ir::Param &p = step.params[i];
       RandomKey key{seed_, static_cast<uint64_t>(step_), static_cast<uint32_t>(i)};
       const std::string &name = step.nameOf(p.value);
-      if (p.role == ir::ParamRole::Input && (name == spec_.dataVar || endsWith(name, "." + spec_.dataVar))) {
+      if (p.role == ir::ParamRole::Input && (name == spec_.dataVar || name.ends_with("." + spec_.dataVar))) {
         data_->sample(key, storage_[i]);
       } else if (p.role == ir::ParamRole::Random) {
         fillFromDistribution(*p.dist, key, storage_[i]);
@@ -163,30 +153,9 @@ class Trainer {
   }
 
   std::vector<float> drawSamples(uint64_t evalIndex) {
-    const ir::Function &g = sampler_->function();
-    std::vector<std::vector<float>> store;
-    std::vector<float *> buffers;
-    size_t noiseSlot = 0;
-    for (size_t i = 0; i < g.params.size(); ++i) {
-      const std::string &name = g.nameOf(g.params[i].value);
-      if (g.params[i].role == ir::ParamRole::Random) {
-        noiseSlot = i;
-        store.emplace_back(static_cast<size_t>(g.type(g.params[i].value).numElements()));
-      } else {
-        store.push_back(storage_[index_.at(name)]);
-      }
-    }
-    const size_t perCall = static_cast<size_t>(g.type(g.results[0].value).numElements());
-    store.emplace_back(perCall);
-    for (auto &s : store) buffers.push_back(s.data());
-    std::vector<float> samples;
-    for (uint32_t call = 0; samples.size() < static_cast<size_t>(kEvalSamples * data_->dim()); ++call) {
-      fillFromDistribution(*g.params[noiseSlot].dist, {seed_, kEvalDomain + evalIndex, call}, store[noiseSlot]);
-      sampler_->run(buffers.data());
-      samples.insert(samples.end(), store.back().begin(), store.back().end());
-    }
-    samples.resize(static_cast<size_t>(kEvalSamples * data_->dim()));
-    return samples;
+    return drawFromGenerator(
+        *sampler_, [&](const std::string &name) -> const std::vector<float> & { return storage_[index_.at(name)]; }, seed_,
+        kEvalDomain + evalIndex, kEvalSamples);
   }
 
   void evaluate(int64_t done, double lossD, double lossG, double seconds) {
@@ -398,6 +367,13 @@ class Trainer {
 };
 
 }  // namespace
+
+std::string defaultRunDir(const std::string &name) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return fmt::format("runs/{}-{}", name, stamp);
+}
 
 int train(const ir::Module &lowered, const std::string &name, const RunOptions &options) {
   interrupted = false;

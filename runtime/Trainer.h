@@ -34,6 +34,9 @@ struct RunOptions {
   RunSummary *summary = nullptr;  // filled when the run finishes
 };
 
+// runs/NAME-YYYYmmdd-HHMMSS: where a run writes when no folder is given.
+std::string defaultRunDir(const std::string &name);
+
 // Returns the process exit code: 0 done, 1 stopped by a non-finite value, 130 interrupted.
 int train(const ir::Module &lowered, const std::string &name, const RunOptions &options);
 
