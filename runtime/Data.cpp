@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -79,33 +80,47 @@ class Gaussian : public Dataset {
 // Rows of a file, drawn uniformly with replacement.
 class Rows : public Dataset {
  public:
-  Rows(std::vector<float> rows, int64_t dim, bool standardize) : rows_(std::move(rows)) {
+  Rows(std::vector<float> rows, int64_t dim, bool standardize) {
     dim_ = dim;
-    const size_t n = rows_.size() / static_cast<size_t>(dim);
+    const size_t width = static_cast<size_t>(dim), n = rows.size() / width;
     if (n == 0) throw FileError("the data file has no rows");
     if (standardize) {
-      for (int64_t d = 0; d < dim; ++d) {
+      for (size_t d = 0; d < width; ++d) {
         double mean = 0, var = 0;
-        for (size_t r = 0; r < n; ++r) mean += rows_[r * dim + d];
+        for (size_t r = 0; r < n; ++r) mean += rows[r * width + d];
         mean /= static_cast<double>(n);
-        for (size_t r = 0; r < n; ++r) var += (rows_[r * dim + d] - mean) * (rows_[r * dim + d] - mean);
+        for (size_t r = 0; r < n; ++r) var += (rows[r * width + d] - mean) * (rows[r * width + d] - mean);
         double std = std::sqrt(var / static_cast<double>(n));
-        for (size_t r = 0; r < n; ++r) rows_[r * dim + d] = static_cast<float>((rows_[r * dim + d] - mean) / (std > 0 ? std : 1));
+        for (size_t r = 0; r < n; ++r) rows[r * width + d] = static_cast<float>((rows[r * width + d] - mean) / (std > 0 ? std : 1));
       }
     }
+    // Every tenth row is held out of training for the evaluation's two-sample distance; with fewer than 20 rows
+    // there is nothing to spare and both draw from all of them.
+    if (n < 20) {
+      training_ = heldOut_ = std::move(rows);
+      return;
+    }
+    for (size_t r = 0; r < n; ++r) {
+      std::vector<float> &to = r % 10 == 9 ? heldOut_ : training_;
+      to.insert(to.end(), rows.begin() + static_cast<std::ptrdiff_t>(r * width), rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
+    }
   }
-  void sample(const RandomKey &key, std::span<float> out) const override {
-    const size_t rows = out.size() / static_cast<size_t>(dim_), n = rows_.size() / static_cast<size_t>(dim_);
+  void sample(const RandomKey &key, std::span<float> out) const override { draw(training_, key, out); }
+  void sampleHeldOut(const RandomKey &key, std::span<float> out) const override { draw(heldOut_, key, out); }
+
+ private:
+  // Rows drawn uniformly with replacement.
+  void draw(const std::vector<float> &from, const RandomKey &key, std::span<float> out) const {
+    const size_t width = static_cast<size_t>(dim_), rows = out.size() / width, n = from.size() / width;
     std::vector<float> pick(rows);
     fillUniform(key, 0.0f, 1.0f, pick);
     for (size_t r = 0; r < rows; ++r) {
       size_t row = std::min(n - 1, static_cast<size_t>(pick[r] * static_cast<float>(n)));
-      for (int64_t d = 0; d < dim_; ++d) out[r * dim_ + d] = rows_[row * dim_ + d];
+      std::copy_n(from.begin() + static_cast<std::ptrdiff_t>(row * width), width, out.begin() + static_cast<std::ptrdiff_t>(r * width));
     }
   }
 
- private:
-  std::vector<float> rows_;
+  std::vector<float> training_, heldOut_;
 };
 
 std::vector<float> readCsvRows(const std::string &path, int64_t dim) {

@@ -6,7 +6,8 @@
 //   spiral(turns, std)            t ~ U[0,1): radius 0.5 + 2.5t at angle 2π·turns·t, plus N(0, std²) noise
 //   swissroll(std)                t ~ U[0,1), θ = 1.5π(1 + 2t): (θ cos θ, θ sin θ) / 5, plus noise
 //   normal(dim, mean, std)
-//   csv(path), npy(path)          rows drawn uniformly with replacement (standardised per column if asked)
+//   csv(path), npy(path)          rows drawn uniformly with replacement (standardised per column if asked);
+//                                 every tenth row (of 20 or more) is held out of training for evaluation
 // The mixtures also give their modes and their std, for the mode-collapse metrics (runtime/Metrics.h).
 #pragma once
 
@@ -27,6 +28,8 @@ class Dataset {
   int64_t dim() const { return dim_; }
   // `out` holds rows * dim values, row-major.
   virtual void sample(const RandomKey &key, std::span<float> out) const = 0;
+  // Rows training never sees, for two-sample distances: fresh draws for a distribution, held-out rows for a file.
+  virtual void sampleHeldOut(const RandomKey &key, std::span<float> out) const { sample(key, out); }
   // The mixture's modes (empty for datasets without modes) and the std of each mode.
   const std::vector<std::vector<double>> &modes() const { return modes_; }
   double modeStd() const { return modeStd_; }

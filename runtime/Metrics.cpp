@@ -45,4 +45,33 @@ ModeMetrics modeMetrics(std::span<const float> samples, int64_t dim, const std::
   return m;
 }
 
+namespace {
+
+// The mean Euclidean distance over all pairs of rows of a and b.
+double meanDistance(std::span<const float> a, std::span<const float> b, size_t dim) {
+  const size_t na = a.size() / dim, nb = b.size() / dim;
+  double total = 0;
+  for (size_t i = 0; i < na; ++i) {
+    double row = 0;
+    for (size_t j = 0; j < nb; ++j) {
+      double ss = 0;
+      for (size_t d = 0; d < dim; ++d) {
+        double diff = static_cast<double>(a[i * dim + d]) - static_cast<double>(b[j * dim + d]);
+        ss += diff * diff;
+      }
+      row += std::sqrt(ss);
+    }
+    total += row;
+  }
+  return total / static_cast<double>(na * nb);
+}
+
+}  // namespace
+
+double energyDistance(std::span<const float> x, std::span<const float> y, int64_t dim) {
+  const size_t width = static_cast<size_t>(dim);
+  if (x.size() < width || y.size() < width) return NAN;
+  return 2 * meanDistance(x, y, width) - meanDistance(x, x, width) - meanDistance(y, y, width);
+}
+
 }  // namespace gantry::runtime

@@ -24,4 +24,9 @@ struct ModeMetrics {
 // `samples` holds rows of `dim` values.
 ModeMetrics modeMetrics(std::span<const float> samples, int64_t dim, const std::vector<std::vector<double>> &modes, double modeStd);
 
+// The energy distance (Székely and Rizzo 2013) between two sample sets of rows of `dim` values, for datasets
+// without modes: 2·E‖X−Y‖ − E‖X−X′‖ − E‖Y−Y′‖ with every expectation the mean over all pairs (i = j included,
+// the V-statistic), so it is 0 for identical sets and never negative. Quadratic in the set sizes.
+double energyDistance(std::span<const float> x, std::span<const float> y, int64_t dim);
+
 }  // namespace gantry::runtime

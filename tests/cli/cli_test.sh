@@ -149,6 +149,11 @@ Run 'gantry --help' for usage." -- "$gantry" run "$bimodal" --steps 0
 expect_run run-bad-resume 1 "gantry: error: cannot read '$work/nowhere/checkpoint.npz': No such file" -- \
   "$gantry" run "$bimodal" --resume "$work/nowhere" --out "$work/run2"
 
+# A dataset without modes is scored by the energy distance to held-out data.
+printf 'data x ~ spiral(turns: 1.5, std: 0.05)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { relu(linear(16)); linear(2) }\nnet D(x) -> 1 { relu(linear(16)); linear(1) }\nobjective { losses nonsaturating }\ntrain { batch 32; steps 20; eval_every 10 }\n' > "$work/spiral.gan"
+expect_run run-spiral 0 "" -- "$gantry" run "$work/spiral.gan" --out "$work/spiral" --json
+[ "$(grep -cE '"energy_distance": [0-9.e-]+\}$' "$work/out")" -eq 2 ] || fail "run-spiral: expected an energy distance per evaluation: $(cat "$work/out")"
+
 # gantry sample: draws from the run's checkpoint, reproducibly; the seed changes the draws; bad outputs and
 # foreign checkpoints are one-line errors that write nothing.
 expect_run sample-npy 0 "" -- "$gantry" sample "$bimodal" --checkpoint "$work/run" -n 300 -o "$work/s.npy" --set train.batch=16

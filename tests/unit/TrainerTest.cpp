@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "backend/ThreadPool.h"
 #include "frontend/Frontend.h"
@@ -114,7 +117,38 @@ TEST_CASE("datasets sample their mixtures, and bad files are refused", "[data]")
   std::vector<float> rows(2 * 50);
   ok->sample({3, 0, 0}, rows);
   for (size_t r = 0; r < 50; ++r) CHECK(((rows[2 * r] == 1 && rows[2 * r + 1] == 2) || (rows[2 * r] == 3 && rows[2 * r + 1] == 4)));
+  // 40 rows (k, -k): training draws rows k % 10 != 9 only, the held-out draws rows 9, 19, 29, 39 only.
+  std::string forty;
+  for (int k = 0; k < 40; ++k) forty += fmt::format("{},{}\n", k, -k);
+  auto split = runtime::makeDataset(csvProgram(forty));
+  std::vector<float> training(2 * 400), heldOut(2 * 400);
+  split->sample({5, 0, 0}, training);
+  split->sampleHeldOut({5, 0, 0}, heldOut);
+  std::set<int> seenTraining, seenHeldOut;
+  for (size_t r = 0; r < 400; ++r) {
+    seenTraining.insert(static_cast<int>(training[2 * r]));
+    seenHeldOut.insert(static_cast<int>(heldOut[2 * r]));
+    CHECK(training[2 * r + 1] == -training[2 * r]);
+  }
+  CHECK(seenHeldOut == std::set<int>{9, 19, 29, 39});
+  CHECK(seenTraining.size() == 36);
+  for (int k : seenHeldOut) CHECK(seenTraining.count(k) == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("energy distance on hand-made sets", "[metrics]") {
+  // 1-D: {0, 0} against {1, 1}: 2·1 − 0 − 0.
+  CHECK(runtime::energyDistance(std::vector<float>{0, 0}, std::vector<float>{1, 1}, 1) == Approx(2.0));
+  // {0, 2} against {1}: E|X−Y| = 1, E|X−X′| = (0 + 2 + 2 + 0) / 4 = 1, E|Y−Y′| = 0.
+  CHECK(runtime::energyDistance(std::vector<float>{0, 2}, std::vector<float>{1}, 1) == Approx(1.0));
+  // 2-D: a 3-4-5 triangle: {(0,0)} against {(3,4)} is 2·5.
+  CHECK(runtime::energyDistance(std::vector<float>{0, 0}, std::vector<float>{3, 4}, 2) == Approx(10.0));
+  // The same set: exactly 0; symmetric in its arguments.
+  std::vector<float> a = {0.5f, 1, -2, 3, 4, 0}, b = {1, 1, 0, 0, -1, 2};
+  CHECK(runtime::energyDistance(a, a, 2) == Approx(0.0).margin(1e-12));
+  CHECK(runtime::energyDistance(a, b, 2) == Approx(runtime::energyDistance(b, a, 2)));
+  CHECK(runtime::energyDistance(a, b, 2) > 0);
+  CHECK(std::isnan(runtime::energyDistance(std::vector<float>{}, b, 2)));
 }
 
 TEST_CASE("training is deterministic, resumes exactly, and stops on NaN", "[trainer]") {
