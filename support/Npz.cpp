@@ -1,5 +1,6 @@
 #include "support/Npz.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 #include <zip.h>
@@ -144,6 +145,11 @@ void writeNpzAtomically(const std::string &path, const std::map<std::string, Npy
     zip_discard(zip);
     std::remove(tmp.c_str());
     throw FileError(fmt::format("cannot write '{}'", path));
+  }
+  // On disk before the rename, as writeFileAtomically does: a power loss must not leave an empty file either.
+  if (int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

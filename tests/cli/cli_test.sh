@@ -154,6 +154,18 @@ printf 'data x ~ spiral(turns: 1.5, std: 0.05)\nnoise z ~ normal(dim: 4)\nnet G(
 expect_run run-spiral 0 "" -- "$gantry" run "$work/spiral.gan" --out "$work/spiral" --json
 [ "$(grep -cE '"energy_distance": [0-9.e-]+\}$' "$work/out")" -eq 2 ] || fail "run-spiral: expected an energy distance per evaluation: $(cat "$work/out")"
 
+# Atomic checkpoints: a run that saves after every step, killed (SIGKILL, no chance to clean up) at random
+# moments, always leaves a checkpoint that loads.
+for i in 1 2 3 4 5 6 7 8; do
+  "$gantry" run "$ring8" --set train.eval_every=1 --steps 100000 --out "$work/killed$i" --quiet --threads 1 &
+  pid=$!
+  for _ in $(seq 600); do [ -e "$work/killed$i/checkpoint.npz" ] && break; sleep 0.1; done
+  sleep "0.$((RANDOM % 9 + 1))"
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  expect_run "killed run $i" 0 "" -- "$gantry" sample "$ring8" --checkpoint "$work/killed$i" -n 10 -o "$work/killed.npy"
+done
+
 # gantry sample: draws from the run's checkpoint, reproducibly; the seed changes the draws; bad outputs and
 # foreign checkpoints are one-line errors that write nothing.
 expect_run sample-npy 0 "" -- "$gantry" sample "$bimodal" --checkpoint "$work/run" -n 300 -o "$work/s.npy" --set train.batch=16
