@@ -62,7 +62,7 @@ struct Row {
 };
 
 struct RowStats {
-  std::vector<double> modes, quality, kl, rate;
+  std::vector<double> modes, quality, kl, energy, rate;
   double compile = 0;  // the slowest: the first run compiles, later ones may hit the cache
 };
 
@@ -73,6 +73,8 @@ RowStats statsOf(const Row &row) {
       st.modes.push_back(static_cast<double>(r.modesCaptured));
       st.quality.push_back(100 * r.highQuality);
       st.kl.push_back(r.reverseKl);
+    } else {
+      st.energy.push_back(r.energyDistance);
     }
     st.rate.push_back(r.stepsPerSecond);
     st.compile = std::max(st.compile, r.compileSeconds);
@@ -84,7 +86,7 @@ RowStats statsOf(const Row &row) {
 std::string markdownTable(const std::vector<SweepAxis> &axes, const std::vector<Row> &rows) {
   std::vector<std::string> header;
   for (const SweepAxis &a : axes) header.push_back(a.key);
-  header.insert(header.end(), {"runs", "modes captured", "high quality %", "reverse KL", "steps/s", "compile s"});
+  header.insert(header.end(), {"runs", "modes captured", "high quality %", "reverse KL", "energy distance", "steps/s", "compile s"});
   std::string text = "| " + fmt::format("{}", fmt::join(header, " | ")) + " |\n|";
   for (size_t i = 0; i < header.size(); ++i) text += " --- |";
   text += "\n";
@@ -94,7 +96,7 @@ std::string markdownTable(const std::vector<SweepAxis> &axes, const std::vector<
     line.push_back(row.failed ? fmt::format("{} ({} diverged)", row.runs.size(), row.failed) : fmt::format("{}", row.runs.size()));
     std::string captured = meanAndError(st.modes, 1);
     if (!st.modes.empty()) captured += fmt::format(" of {}", row.runs[0].modes);
-    line.insert(line.end(), {captured, meanAndError(st.quality, 1), meanAndError(st.kl, 3), meanAndError(st.rate, 0),
+    line.insert(line.end(), {captured, meanAndError(st.quality, 1), meanAndError(st.kl, 3), meanAndError(st.energy, 4), meanAndError(st.rate, 0),
                              row.runs.empty() ? "—" : fmt::format("{:.2f}", st.compile)});
     text += "| " + fmt::format("{}", fmt::join(line, " | ")) + " |\n";
   }
@@ -108,12 +110,12 @@ std::string csvTable(const std::vector<SweepAxis> &axes, const std::vector<Row> 
   std::string text;
   for (const SweepAxis &a : axes) text += quote(a.key) + ",";
   text += "runs,diverged,modes,modes_captured,modes_captured_se,high_quality_percent,high_quality_percent_se,reverse_kl,"
-          "reverse_kl_se,steps_per_second,steps_per_second_se,compile_seconds\n";
+          "reverse_kl_se,energy_distance,energy_distance_se,steps_per_second,steps_per_second_se,compile_seconds\n";
   for (const Row &row : rows) {
     RowStats st = statsOf(row);
     for (const std::string &v : row.settings) text += quote(v) + ",";
     text += fmt::format("{},{},{}", row.runs.size(), row.failed, st.modes.empty() ? std::string() : fmt::format("{}", row.runs[0].modes));
-    for (const auto *values : {&st.modes, &st.quality, &st.kl, &st.rate}) {
+    for (const auto *values : {&st.modes, &st.quality, &st.kl, &st.energy, &st.rate}) {
       MeanError m = meanError(*values);
       text += "," + (m.count ? number(m.mean) : std::string()) + "," + (m.count > 1 ? number(m.error) : std::string());
     }
@@ -148,6 +150,11 @@ int sweep(const std::function<ir::Module(const std::vector<std::string> &overrid
   for (const auto &o : overrides) modules.push_back(compile(o));
   std::filesystem::create_directories(dir);
 
+  // The tables are rewritten after every run, so an interrupted sweep keeps what it finished.
+  auto writeTables = [&] {
+    writeFileAtomically(dir + "/sweep.md", markdownTable(options.axes, rows));
+    writeFileAtomically(dir + "/sweep.csv", csvTable(options.axes, rows));
+  };
   const size_t total = combinations * options.seeds.size();
   size_t done = 0;
   int status = 0;
@@ -165,37 +172,35 @@ int sweep(const std::function<ir::Module(const std::vector<std::string> &overrid
       run.seed = seed;
       run.outDir = dir + "/" + folder;
       run.quiet = true;
+      run.progressBar = !options.quiet;
       run.summary = &summary;
-      if (!options.quiet) {
-        fmt::print("[{}/{}] {} ...", ++done, total, label);
-        std::fflush(stdout);
-      }
+      if (!options.quiet) fmt::print("[{}/{}] {}\n", ++done, total, label);
       int code = train(modules[c], name, run);
       if (code == 130) {
-        if (!options.quiet) fmt::print(" interrupted\n");
+        if (!options.quiet) fmt::print("  interrupted; the runs so far are in {}/sweep.md\n", dir);
         return 130;
       }
       if (code != 0) {
         rows[c].failed++;
         status = 1;
-        if (!options.quiet) fmt::print(" stopped on a non-finite value (see {})\n", run.outDir);
+        if (!options.quiet) fmt::print("  stopped on a non-finite value (see {})\n", run.outDir);
+        writeTables();
         continue;
       }
       rows[c].runs.push_back(summary);
+      writeTables();
       if (!options.quiet) {
         if (summary.hasModes) {
-          fmt::print(" modes {}/{}  high quality {:.1f}%  reverse KL {:.3f}  {:.0f} steps/s\n", summary.modesCaptured, summary.modes,
+          fmt::print("  modes {}/{}  high quality {:.1f}%  reverse KL {:.3f}  {:.0f} steps/s\n", summary.modesCaptured, summary.modes,
                      100 * summary.highQuality, summary.reverseKl, summary.stepsPerSecond);
         } else {
-          fmt::print(" {:.0f} steps/s\n", summary.stepsPerSecond);
+          fmt::print("  energy distance {:.4f}  {:.0f} steps/s\n", summary.energyDistance, summary.stepsPerSecond);
         }
       }
     }
   }
-  const std::string markdown = markdownTable(options.axes, rows);
-  writeFileAtomically(dir + "/sweep.md", markdown);
-  writeFileAtomically(dir + "/sweep.csv", csvTable(options.axes, rows));
-  if (!options.quiet) fmt::print("\n{}\n(mean ± standard error over seeds {}; table in {}/sweep.md and sweep.csv)\n", markdown,
+  writeTables();
+  if (!options.quiet) fmt::print("\n{}\n(mean ± standard error over seeds {}; table in {}/sweep.md and sweep.csv)\n", markdownTable(options.axes, rows),
                                  fmt::join(options.seeds, ","), dir);
   return status;
 }

@@ -91,7 +91,7 @@ class Trainer {
   void prepare() {
     dir_ = !opt_.outDir.empty() ? opt_.outDir : !opt_.resumeDir.empty() ? opt_.resumeDir : defaultRunDir(name_);
     std::filesystem::create_directories(dir_);
-    progress_ = !opt_.quiet && !opt_.json && ::isatty(STDOUT_FILENO);
+    progress_ = (!opt_.quiet || opt_.progressBar) && !opt_.json && ::isatty(STDOUT_FILENO);
     auto compileStart = Clock::now();
     passes::runPipeline(m_, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
     const ir::Function &step = *m_.find("step");
@@ -350,7 +350,7 @@ class Trainer {
       s += fmt::format(",\n  \"energy_distance\": {}", jsonNumber(energy_));
     writeFileAtomically(dir_ + "/summary.json", s + "\n}\n");
     if (opt_.summary) {
-      *opt_.summary = {!data_->modes().empty(), last_.modesCaptured, last_.modes, last_.highQualityFraction, last_.reverseKl,
+      *opt_.summary = {!data_->modes().empty(), last_.modesCaptured, last_.modes, last_.highQualityFraction, last_.reverseKl, energy_,
                        static_cast<double>(steps_ - firstStep_) / std::max(seconds, 1e-9), compileSeconds_};
     }
     say(fmt::format("done: {} in {:.1f} s", dir_, seconds));

@@ -22,6 +22,7 @@ struct RunSummary {
   bool hasModes = false;  // the dataset is a mixture: the mode metrics below apply
   int64_t modesCaptured = 0, modes = 0;
   double highQuality = 0, reverseKl = 0;  // reverseKl is NaN without high-quality samples
+  double energyDistance = 0;              // to held-out data, for datasets without modes
   double stepsPerSecond = 0, compileSeconds = 0;
 };
 
@@ -31,6 +32,7 @@ struct RunOptions {
   std::string outDir;             // default: runs/NAME-TIMESTAMP
   std::string resumeDir;          // continue from DIR/checkpoint.npz
   bool quiet = false, json = false;
+  bool progressBar = false;       // with quiet: still draw the progress bar on a terminal (sweeps)
   RunSummary *summary = nullptr;  // filled when the run finishes
 };
 

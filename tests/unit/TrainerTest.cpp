@@ -262,7 +262,7 @@ TEST_CASE("a sweep trains every combination, each run exactly as gantry run woul
   CHECK(csv.find("\n0,2,0,2,") != std::string::npos);
   CHECK(csv.find("\n2,2,0,2,") != std::string::npos);
   std::string md = readFile((dir / "sweep.md").string());
-  CHECK(md.rfind("| unroll.steps | runs | modes captured | high quality % | reverse KL | steps/s | compile s |\n| --- |", 0) == 0);
+  CHECK(md.rfind("| unroll.steps | runs | modes captured | high quality % | reverse KL | energy distance | steps/s | compile s |\n| --- |", 0) == 0);
   fs::remove_all(dir);
   fs::remove_all(single);
 }
