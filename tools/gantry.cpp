@@ -306,7 +306,7 @@ struct SweepCommand {
 
 int runSweep(SweepCommand c) {
   gantry::frontend::Source src = readSource(c.path);
-  std::vector<std::string> fixed;
+  std::vector<std::string> fixed, keys;
   for (const std::string &text : c.sets) {
     gantry::runtime::SweepAxis axis;
     try {
@@ -314,6 +314,12 @@ int runSweep(SweepCommand c) {
     } catch (const std::invalid_argument &e) {
       throw UsageError(fmt::format("--set: {}", e.what()));
     }
+    for (size_t i = 0; i < axis.values.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (axis.values[i] == axis.values[j]) throw UsageError(fmt::format("--set: {} lists {} twice", axis.key, axis.values[i]));
+    for (const std::string &key : keys)
+      if (key == axis.key) throw UsageError(fmt::format("--set: {} is given twice", axis.key));
+    keys.push_back(axis.key);
     if (axis.values.size() == 1) {
       fixed.push_back(text);
     } else {
@@ -325,7 +331,12 @@ int runSweep(SweepCommand c) {
     all.insert(all.end(), overrides.begin(), overrides.end());
     return gantry::frontend::compile(src, all);
   };
-  for (const std::string &s : c.seeds) c.options.seeds.push_back(std::stoull(s));
+  for (const std::string &s : c.seeds) {
+    uint64_t seed = std::stoull(s);
+    if (std::find(c.options.seeds.begin(), c.options.seeds.end(), seed) != c.options.seeds.end())
+      throw UsageError(fmt::format("--seeds: {} is given twice", seed));
+    c.options.seeds.push_back(seed);
+  }
   if (c.options.seeds.empty())
     c.options.seeds.push_back(static_cast<uint64_t>(std::get<int64_t>(*compile({}).attrs.find("train.seed"))));
   if (c.steps > 0) c.options.steps = c.steps;

@@ -187,6 +187,10 @@ expect_run sample-no-checkpoint 1 "gantry: error: cannot read '$work/nowhere/che
 # gantry sweep: a bad axis is a usage error; a bad value is reported before anything is trained or written.
 expect_run sweep-empty-value 2 "gantry: error: --set: 'unroll.steps=0,,5' has an empty value" -- \
   "$gantry" sweep "$bimodal" --set unroll.steps=0,,5 --out "$work/sweep"
+expect_run sweep-twice 2 "gantry: error: --set: unroll.steps lists 5 twice" -- "$gantry" sweep "$bimodal" --set unroll.steps=0,5,5 --out "$work/sweep"
+expect_run sweep-key-twice 2 "gantry: error: --set: unroll.steps is given twice" -- \
+  "$gantry" sweep "$bimodal" --set unroll.steps=0,5 --set unroll.steps=1 --out "$work/sweep"
+expect_run sweep-seed-twice 2 "gantry: error: --seeds: 2 is given twice" -- "$gantry" sweep "$bimodal" --seeds 1,2,2 --out "$work/sweep"
 expect_run sweep-bad-value 1 "$bimodal: error: --set unroll.steps=abc: 'steps' of 'unroll' must be a number, got abc
 1 error generated." -- "$gantry" sweep "$bimodal" --set unroll.steps=0,abc --out "$work/sweep"
 [ ! -e "$work/sweep" ] || fail "sweep: the output folder was made despite the error"
