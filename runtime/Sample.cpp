@@ -8,6 +8,7 @@
 #include "backend/Jit.h"
 #include "passes/GanSpec.h"
 #include "runtime/Data.h"
+#include "runtime/Trainer.h"
 #include "support/Files.h"
 #include "support/Npz.h"
 
@@ -64,15 +65,7 @@ void sample(const ir::Module &lowered, const SampleOptions &options) {
 
   passes::GanSpec spec = passes::ganSpecOf(lowered);
   const ir::Function &g = *lowered.find(spec.generator);
-  uint64_t seed = 0;
-  if (options.seed) {
-    seed = *options.seed;
-  } else {
-    auto hi = arrays.find("meta.seed_hi"), lo = arrays.find("meta.seed_lo");
-    if (hi == arrays.end() || lo == arrays.end() || hi->second.wide.size() != 1 || lo->second.wide.size() != 1)
-      throw FileError(fmt::format("'{}' has no seed (is it a Gantry checkpoint?)", path));
-    seed = (static_cast<uint64_t>(hi->second.wide[0]) << 32) | static_cast<uint64_t>(lo->second.wide[0]);
-  }
+  const uint64_t seed = options.seed ? *options.seed : checkpointSeed(arrays, path);
 
   bool takesNoise = false;
   for (const ir::Param &p : g.params) {

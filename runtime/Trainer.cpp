@@ -316,13 +316,8 @@ class Trainer {
     const std::string path = opt_.resumeDir + "/checkpoint.npz";
     std::map<std::string, NpyArray> arrays = readNpz(path);
     const ir::Function &step = *m_.find("step");
-    auto scalar = [&](const std::string &key) {
-      auto it = arrays.find(key);
-      if (it == arrays.end() || it->second.wide.size() != 1) throw FileError(fmt::format("'{}' has no {} (is it a Gantry checkpoint?)", path, key));
-      return it->second.wide[0];
-    };
-    step_ = static_cast<int64_t>(scalar("meta.step"));
-    uint64_t seed = (static_cast<uint64_t>(scalar("meta.seed_hi")) << 32) | static_cast<uint64_t>(scalar("meta.seed_lo"));
+    step_ = static_cast<int64_t>(checkpointScalar(arrays, path, "meta.step"));
+    uint64_t seed = checkpointSeed(arrays, path);
     if (opt_.seed && *opt_.seed != seed) throw FileError(fmt::format("'{}' was trained with seed {}, not {}", path, seed, *opt_.seed));
     seed_ = seed;
     for (size_t i = 0; i < step.params.size(); ++i) {
@@ -384,6 +379,17 @@ class Trainer {
 };
 
 }  // namespace
+
+double checkpointScalar(const std::map<std::string, NpyArray> &arrays, const std::string &path, const std::string &key) {
+  auto it = arrays.find(key);
+  if (it == arrays.end() || it->second.wide.size() != 1) throw FileError(fmt::format("'{}' has no {} (is it a Gantry checkpoint?)", path, key));
+  return it->second.wide[0];
+}
+
+uint64_t checkpointSeed(const std::map<std::string, NpyArray> &arrays, const std::string &path) {
+  return (static_cast<uint64_t>(checkpointScalar(arrays, path, "meta.seed_hi")) << 32) |
+         static_cast<uint64_t>(checkpointScalar(arrays, path, "meta.seed_lo"));
+}
 
 std::string defaultRunDir(const std::string &name) {
   std::time_t now = std::time(nullptr);

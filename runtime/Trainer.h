@@ -13,7 +13,10 @@
 #include <optional>
 #include <string>
 
+#include <map>
+
 #include "ir/Module.h"
+#include "support/Npz.h"
 
 namespace gantry::runtime {
 
@@ -35,6 +38,11 @@ struct RunOptions {
   bool progressBar = false;       // with quiet: still draw the progress bar on a terminal (sweeps)
   RunSummary *summary = nullptr;  // filled when the run finishes
 };
+
+// A checkpoint's scalars (stored as float64, exact): meta.step, and the seed split into meta.seed_hi/lo.
+// Throw FileError naming `path` when the array is missing.
+double checkpointScalar(const std::map<std::string, NpyArray> &arrays, const std::string &path, const std::string &key);
+uint64_t checkpointSeed(const std::map<std::string, NpyArray> &arrays, const std::string &path);
 
 // runs/NAME-YYYYmmdd-HHMMSS: where a run writes when no folder is given.
 std::string defaultRunDir(const std::string &name);

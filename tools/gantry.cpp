@@ -11,6 +11,7 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <cstdio>
 #include <string>
 
@@ -255,41 +256,43 @@ int runGrad(const GradOptions &o) {
   return 0;
 }
 
-// `gantry run FILE.gan`: train (runtime/Trainer.h).
-struct RunCommand {
+// What `run` and `sample` share: a program with its --set overrides, a seed and a thread count.
+struct ProgramCommand {
   std::string path;
   std::vector<std::string> overrides;
-  int64_t steps = 0;  // 0: the program's
   uint64_t seed = 0;
-  bool seedGiven = false;
+  bool seedGiven = false;  // CLI11 2.1 binds no std::optional with our validator
   int threads = 0;
+
+  gantry::ir::Module load() const {
+    gantry::frontend::Source src = readSource(path);
+    if (threads > 0) gantry::backend::setThreads(threads);
+    return gantry::frontend::compile(src, overrides);
+  }
+  std::optional<uint64_t> seedOption() const { return seedGiven ? std::optional<uint64_t>(seed) : std::nullopt; }
+};
+
+// `gantry run FILE.gan`: train (runtime/Trainer.h).
+struct RunCommand : ProgramCommand {
+  int64_t steps = 0;  // 0: the program's
   gantry::runtime::RunOptions options;
 };
 
 int runTrain(RunCommand c) {
-  gantry::frontend::Source src = readSource(c.path);
-  gantry::ir::Module m = gantry::frontend::compile(src, c.overrides);
+  gantry::ir::Module m = c.load();
   if (c.steps > 0) c.options.steps = c.steps;
-  if (c.seedGiven) c.options.seed = c.seed;
-  if (c.threads > 0) gantry::backend::setThreads(c.threads);
+  c.options.seed = c.seedOption();
   return gantry::runtime::train(m, std::filesystem::path(c.path).stem().string(), c.options);
 }
 
 // `gantry sample FILE.gan --checkpoint DIR -n N -o OUT`: draw from a trained generator (runtime/Sample.h).
-struct SampleCommand {
-  std::string path;
-  std::vector<std::string> overrides;
-  uint64_t seed = 0;
-  bool seedGiven = false;
-  int threads = 0;
+struct SampleCommand : ProgramCommand {
   gantry::runtime::SampleOptions options;
 };
 
 int runSample(SampleCommand c) {
-  gantry::frontend::Source src = readSource(c.path);
-  gantry::ir::Module m = gantry::frontend::compile(src, c.overrides);
-  if (c.seedGiven) c.options.seed = c.seed;
-  if (c.threads > 0) gantry::backend::setThreads(c.threads);
+  gantry::ir::Module m = c.load();
+  c.options.seed = c.seedOption();
   gantry::runtime::sample(m, c.options);
   return 0;
 }
