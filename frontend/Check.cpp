@@ -867,7 +867,9 @@ class Checker {
     std::string d, g;
     if (f == "minimax" || f == "nonsaturating") {
       d = fmt::format("mean(softplus(-{})) + mean(softplus({}))", real, fake);
-      g = f == "minimax" ? fmt::format("-mean(softplus({}))", fake) : fmt::format("mean(softplus(-{}))", fake);
+      // minimax is the zero-sum game: G's loss is minus D's, real term included. It only matters when D is
+      // unrolled, where D's parameters after K steps depend on G (Metz et al. 2016 unroll exactly this).
+      g = f == "minimax" ? fmt::format("-(mean(softplus(-{})) + mean(softplus({})))", real, fake) : fmt::format("mean(softplus(-{}))", fake);
     } else if (f == "wasserstein") {
       d = fmt::format("mean({}) - mean({})", fake, real);
       g = fmt::format("-mean({})", fake);

@@ -1,9 +1,13 @@
 #include "runtime/Metrics.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 
 namespace gantry::runtime {
+
+std::string reverseKlText(double reverseKl) { return std::isfinite(reverseKl) ? fmt::format("{:.3f}", reverseKl) : "—"; }
 
 ModeMetrics modeMetrics(std::span<const float> samples, int64_t dim, const std::vector<std::vector<double>> &modes, double modeStd) {
   ModeMetrics m;

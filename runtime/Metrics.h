@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace gantry::runtime {
@@ -23,6 +24,9 @@ struct ModeMetrics {
 
 // `samples` holds rows of `dim` values.
 ModeMetrics modeMetrics(std::span<const float> samples, int64_t dim, const std::vector<std::vector<double>> &modes, double modeStd);
+
+// The reverse KL as a person reads it: three decimals, or "—" when it is undefined (no high-quality sample).
+std::string reverseKlText(double reverseKl);
 
 // The energy distance (Székely and Rizzo 2013) between two sample sets of rows of `dim` values, for datasets
 // without modes: 2·E‖X−Y‖ − E‖X−X′‖ − E‖Y−Y′‖ with every expectation the mean over all pairs (i = j included,

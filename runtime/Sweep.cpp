@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "runtime/Metrics.h"
 #include "runtime/Trainer.h"
 #include "support/Files.h"
 
@@ -191,8 +192,8 @@ int sweep(const std::function<ir::Module(const std::vector<std::string> &overrid
       writeTables();
       if (!options.quiet) {
         if (summary.hasModes) {
-          fmt::print("  modes {}/{}  high quality {:.1f}%  reverse KL {:.3f}  {:.0f} steps/s\n", summary.modesCaptured, summary.modes,
-                     100 * summary.highQuality, summary.reverseKl, summary.stepsPerSecond);
+          fmt::print("  modes {}/{}  high quality {:.1f}%  reverse KL {}  {:.0f} steps/s\n", summary.modesCaptured, summary.modes,
+                     100 * summary.highQuality, reverseKlText(summary.reverseKl), summary.stepsPerSecond);
         } else {
           fmt::print("  energy distance {:.4f}  {:.0f} steps/s\n", summary.energyDistance, summary.stepsPerSecond);
         }

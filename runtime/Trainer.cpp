@@ -119,8 +119,12 @@ class Trainer {
     firstStep_ = step_;
   }
 
+  // Flushed line by line so that `tail -f` on redirected output and scripts reading --json see each
+  // evaluation when it happens, not when the run ends.
   void say(const std::string &line) {
-    if (!opt_.quiet && !opt_.json) fmt::print("{}\n", line);
+    if (opt_.quiet || opt_.json) return;
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
   }
 
   void sampleBatch() {
@@ -170,8 +174,8 @@ class Trainer {
       last_ = modeMetrics(samples, data_->dim(), data_->modes(), data_->modeStd());
       line += fmt::format(", \"modes_captured\": {}, \"modes\": {}, \"high_quality\": {}, \"reverse_kl\": {}", last_.modesCaptured,
                           last_.modes, jsonNumber(last_.highQualityFraction), jsonNumber(last_.reverseKl));
-      text += fmt::format("  modes {:>2}/{}  high quality {:5.1f}%  reverse KL {:.3f}", last_.modesCaptured, last_.modes,
-                          100 * last_.highQualityFraction, last_.reverseKl);
+      text += fmt::format("  modes {:>2}/{}  high quality {:5.1f}%  reverse KL {}", last_.modesCaptured, last_.modes,
+                          100 * last_.highQualityFraction, reverseKlText(last_.reverseKl));
     } else {
       // No modes: the energy distance to rows training never saw (fewer of them in many dimensions: it is quadratic).
       const int64_t rows = data_->dim() <= 16 ? kEvalSamples : kEvalSamplesHighDim;
@@ -192,7 +196,10 @@ class Trainer {
     saveCheckpoint();
     step_ = done - 1;
     finishProgress();
-    if (opt_.json) fmt::print("{}\n", line);
+    if (opt_.json) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    }
     say(text);
   }
 
@@ -349,6 +356,21 @@ class Trainer {
                        static_cast<double>(steps_ - firstStep_) / std::max(seconds, 1e-9), compileSeconds_};
     }
     say(fmt::format("done: {} in {:.1f} s", dir_, seconds));
+    sayFinalTable(seconds);
+  }
+
+  // The run's result in the shape of a sweep row, so that one run and a sweep read alike.
+  void sayFinalTable(double seconds) {
+    const double rate = static_cast<double>(steps_ - firstStep_) / std::max(seconds, 1e-9);
+    if (!data_->modes().empty()) {
+      say("| modes captured | high quality % | reverse KL | steps/s | compile s |\n| --- | --- | --- | --- | --- |");
+      say(fmt::format("| {} of {} | {:.1f} | {} | {:.0f} | {:.2f} |", last_.modesCaptured, last_.modes, 100 * last_.highQualityFraction,
+                      reverseKlText(last_.reverseKl), rate, compileSeconds_));
+    } else {
+      say("| energy distance | steps/s | compile s |\n| --- | --- | --- |");
+      say(fmt::format("| {:.4f} | {:.0f} | {:.2f} |", energy_, rate, compileSeconds_));
+    }
+    say(fmt::format("pictures: {0}/samples.png, {0}/curves.png", dir_));
   }
 
   ir::Module m_;

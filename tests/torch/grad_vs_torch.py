@@ -47,7 +47,9 @@ def losses(family, real, fake):
     if family == "nonsaturating":
         return sp(-real).mean() + sp(fake).mean(), sp(-fake).mean()
     if family == "minimax":
-        return sp(-real).mean() + sp(fake).mean(), -sp(fake).mean()
+        # Zero-sum: G maximises D's loss, whose real term depends on G once D is unrolled (Metz et al.).
+        value = sp(-real).mean() + sp(fake).mean()
+        return value, -value
     if family == "wasserstein":
         return fake.mean() - real.mean(), -fake.mean()
     if family == "hinge":
@@ -216,6 +218,8 @@ CASES = {
                          "optD": {"kind": "adam", "lr": 0.01, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}},
     "unrolled_adam_k2_first_order": {"family": "minimax", "unroll": 2, "order": "first",
                                      "optD": {"kind": "adam", "lr": 0.01, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}},
+    "unrolled_adam_k3_minimax": {"family": "minimax", "unroll": 3,
+                                 "optD": {"kind": "adam", "lr": 0.01, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}},
     "unrolled_sgd_k2": {"family": "least_squares", "unroll": 2, "optD": {"kind": "sgd", "lr": 0.1, "momentum": 0.5}},
     "wgan_gp": {"family": "wasserstein", "penalties": {"wgan_gp": {"lambda": 10.0}},
                 "optD": {"kind": "adam", "lr": 0.0001, "beta1": 0.5, "beta2": 0.9, "eps": 1e-8}},
