@@ -16,6 +16,7 @@
 #include "passes/GanSpec.h"
 #include "passes/PassManager.h"
 #include "runtime/Data.h"
+#include "runtime/Grad.h"
 #include "runtime/Init.h"
 #include "runtime/Metrics.h"
 #include "runtime/Plot.h"
@@ -93,6 +94,13 @@ class Trainer {
     std::filesystem::create_directories(dir_);
     progress_ = (!opt_.quiet || opt_.progressBar) && !opt_.json && ::isatty(STDOUT_FILENO);
     auto compileStart = Clock::now();
+    if (opt_.terms && spec_.unrollSteps > 0) {
+      ir::Module grads = prepareGrad(m_, true);
+      gTotal_ = backend::compile(*grads.find(spec_.lossOf(spec_.generator)));
+      gDirect_ = backend::compile(*grads.find(spec_.lossOf(spec_.generator) + ".direct"));
+    } else if (opt_.terms) {
+      say(fmt::format("note: {} is not unrolled: G's gradient has only its direct term, --terms shows nothing", name_));
+    }
     passes::runPipeline(m_, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
     const ir::Function &step = *m_.find("step");
     step_fn_ = backend::compile(step);
@@ -158,6 +166,41 @@ class Trainer {
     for (size_t j = 0; j < results_.size(); ++j) buffers_[storage_.size() + j] = results_[j].data();
   }
 
+  // Runs a function of the step's parameters and batch (by name) and returns its results by name.
+  std::map<std::string, std::vector<float>> runOnStepInputs(backend::CompiledFunction &fn) {
+    const ir::Function &f = fn.function();
+    std::vector<std::vector<float>> store;
+    for (const ir::Param &p : f.params) {
+      auto it = index_.find(f.nameOf(p.value));
+      if (it == index_.end()) throw std::logic_error(fmt::format("--terms: the step has no input '{}'", f.nameOf(p.value)));
+      store.push_back(storage_[it->second]);  // a copy: the function may use its inputs as scratch
+    }
+    for (const ir::Result &r : f.results) store.emplace_back(static_cast<size_t>(f.type(r.value).numElements()));
+    std::vector<float *> buffers;
+    for (auto &b : store) buffers.push_back(b.data());
+    fn.run(buffers.data());
+    std::map<std::string, std::vector<float>> out;
+    for (size_t j = 0; j < f.results.size(); ++j) out[f.results[j].name] = std::move(store[f.params.size() + j]);
+    return out;
+  }
+
+  // G's gradient = direct term (at the unrolled D, held constant) + the term through D's K updates.
+  void measureTerms() {
+    auto total = runOnStepInputs(*gTotal_), direct = runOnStepInputs(*gDirect_);
+    double dd = 0, uu = 0, du = 0;
+    for (const auto &[name, d] : direct) {
+      if (!name.starts_with("grad.")) continue;
+      const std::vector<float> &t = total.at(name);
+      for (size_t i = 0; i < d.size(); ++i) {
+        const double unrolled = static_cast<double>(t[i]) - d[i];
+        dd += static_cast<double>(d[i]) * d[i];
+        uu += unrolled * unrolled;
+        du += static_cast<double>(d[i]) * unrolled;
+      }
+    }
+    terms_ = {std::sqrt(dd), std::sqrt(uu), dd > 0 && uu > 0 ? du / std::sqrt(dd * uu) : NAN};
+  }
+
   std::vector<float> drawSamples(uint64_t evalIndex) {
     return drawFromGenerator(
         *sampler_, [&](const std::string &name) -> const std::vector<float> & { return storage_[index_.at(name)]; }, seed_,
@@ -184,6 +227,12 @@ class Trainer {
       energy_ = energyDistance(std::span<const float>(samples).first(reference.size()), reference, data_->dim());
       line += fmt::format(", \"energy_distance\": {}", jsonNumber(energy_));
       text += fmt::format("  energy distance {:.4f}", energy_);
+    }
+    if (gTotal_) {
+      measureTerms();
+      line += fmt::format(", \"grad_G_direct\": {}, \"grad_G_unrolled\": {}, \"grad_G_cosine\": {}", jsonNumber(terms_.direct),
+                          jsonNumber(terms_.unrolled), jsonNumber(terms_.cosine));
+      text += fmt::format("  |∇G| direct {:.3g} unrolled {:.3g} cos {:+.2f}", terms_.direct, terms_.unrolled, terms_.cosine);
     }
     line += "}";
     metrics_ += line + "\n";
@@ -384,6 +433,10 @@ class Trainer {
   bool progress_ = false, progressShown_ = false;
   std::unique_ptr<Dataset> data_;
   std::unique_ptr<backend::CompiledFunction> step_fn_, sampler_, critic_;
+  std::unique_ptr<backend::CompiledFunction> gTotal_, gDirect_;  // --terms: G's unrolled loss, and at first order
+  struct {
+    double direct = NAN, unrolled = NAN, cosine = NAN;  // norms over all of G's parameters
+  } terms_;
   struct Evaluation {
     int64_t step;
     double lossD, lossG;

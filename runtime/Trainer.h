@@ -2,7 +2,8 @@
 // simplification, fusion; then the JIT), initialises parameters as the program says, and for every step samples
 // the batch and the draws from counter-based streams keyed by (seed, step, parameter), runs @step, and writes the
 // updated parameters and optimizer state back. Every evaluation interval it draws 2,500 samples from G, measures
-// mode collapse (runtime/Metrics.h), appends a line to metrics.jsonl and saves checkpoint.npz.
+// mode collapse (runtime/Metrics.h), appends a line to metrics.jsonl and saves checkpoint.npz; with `terms`, it
+// also measures the two parts of G's gradient (runtime/Grad.h's split).
 //
 // Same seed and threads: bit-identical runs. --resume continues exactly where a checkpoint stopped. A loss or
 // parameter that is not finite stops the run, naming the step and the value, and the last good checkpoint stays.
@@ -37,6 +38,10 @@ struct RunOptions {
   bool quiet = false, json = false;
   bool progressBar = false;       // with quiet: still draw the progress bar on a terminal (sweeps)
   RunSummary *summary = nullptr;  // filled when the run finishes
+  // At each evaluation, also split G's gradient (on the step's last batch) into its direct term and the term
+  // through D's unrolled updates: norms and cosine in the log and metrics.jsonl. Shows the unrolling is live
+  // (a "second-order" unroll that is really first order has a zero unrolled term). Costs a second compile.
+  bool terms = false;
 };
 
 // A checkpoint's scalars (stored as float64, exact): meta.step, and the seed split into meta.seed_hi/lo.

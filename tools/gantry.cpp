@@ -447,6 +447,7 @@ int main(int argc, char **argv) {
   runCmd->add_option("--set", runOpts.overrides, "Override a setting of the program (repeatable)");
   runCmd->add_flag("--quiet", runOpts.options.quiet, "Print nothing but errors");
   runCmd->add_flag("--json", runOpts.options.json, "Print one JSON line per evaluation, nothing else");
+  runCmd->add_flag("--terms", runOpts.options.terms, "At each evaluation, split G's gradient into its direct and unrolled terms");
 
   SampleCommand sampleOpts;
   CLI::App *sampleCmd = app.add_subcommand("sample", "Draw samples from a trained generator");

@@ -144,6 +144,11 @@ for f in metrics.jsonl summary.json samples.npy checkpoint.npz; do
   checks=$((checks + 1))
   [ -s "$work/run/$f" ] || fail "run: no $f"
 done
+# Plain lines: one per evaluation, the final table, and with --terms G's gradient split on each line.
+expect_run run-text 0 "" -- "$gantry" run "$bimodal" --steps 20 --set train.eval_every=10 --set train.batch=16 --set unroll.steps=2 --out "$work/run-text" --terms
+[ "$(grep -cE '^step +(10|20) .*\|∇G\| direct [0-9.e+-]+ unrolled [0-9.e+-]+ cos [+-][0-9.]+$' "$work/out")" -eq 2 ] || fail "run-text: expected two evaluation lines with the gradient split: $(cat "$work/out")"
+grep -qE '^\| [0-2] of 2 \| [0-9.]+ \| ([0-9.]+|—) \| [0-9]+ \| [0-9.]+ \|$' "$work/out" || fail "run-text: no final table row: $(cat "$work/out")"
+grep -q '"grad_G_unrolled": ' "$work/run-text/metrics.jsonl" || fail "run-text: metrics.jsonl lacks the gradient split"
 expect_run run-bad-steps 2 "gantry: error: --steps: Value 0 not in range 1 to 1000000000
 Run 'gantry --help' for usage." -- "$gantry" run "$bimodal" --steps 0
 expect_run run-bad-resume 1 "gantry: error: cannot read '$work/nowhere/checkpoint.npz': No such file" -- \
