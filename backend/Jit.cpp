@@ -3,6 +3,10 @@
 // tracker, so destroying it frees its code.
 #include "backend/Jit.h"
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
@@ -242,6 +246,52 @@ std::vector<ir::Tensor> CompiledFunction::run(std::span<const ir::Tensor> args) 
   return out;
 }
 
+size_t availableMemoryBytes() {
+  size_t available = SIZE_MAX;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  size_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemAvailable:") available = kib * 1024;
+  // cgroup v2: the container's limit minus what it already uses.
+  std::ifstream maxFile("/sys/fs/cgroup/memory.max"), currentFile("/sys/fs/cgroup/memory.current");
+  std::string max;
+  size_t current = 0;
+  if (maxFile >> max && max != "max" && currentFile >> current) {
+    const size_t limit = std::stoull(max);
+    available = std::min(available, limit > current ? limit - current : 0);
+  }
+  if (available == SIZE_MAX) available = static_cast<size_t>(::sysconf(_SC_AVPHYS_PAGES)) * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return available;
+}
+
+namespace {
+
+std::string bytesText(double bytes) {
+  const char *units[] = {"bytes", "KB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 5) {
+    bytes /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} bytes", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+// Refuses a function that cannot fit before its arena, or the caller's buffers, are allocated.
+void checkMemory(const ir::Function &f, size_t arenaFloats) {
+  double buffers = 0;
+  for (const ir::Param &p : f.params) buffers += static_cast<double>(f.type(p.value).numElements());
+  for (const ir::Result &r : f.results) buffers += static_cast<double>(f.type(r.value).numElements());
+  const double arena = static_cast<double>(arenaFloats) * sizeof(float), io = buffers * sizeof(float);
+  const double available = static_cast<double>(availableMemoryBytes());
+  if (arena + io > available)
+    throw ResourceError(fmt::format("@{} needs {} of memory ({} of working memory, {} of parameters and results); {} is available",
+                                    f.name, bytesText(arena + io), bytesText(arena), bytesText(io), bytesText(available)));
+}
+
+}  // namespace
+
 std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOptions &options) {
   constexpr const char *kEntry = "gantry_entry";
   auto start = std::chrono::steady_clock::now();
@@ -252,6 +302,7 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   llvm::TargetMachine &tm = jit.objectTargetMachine();
   llvm::LLVMContext ctx;
   EmittedModule emitted = emitFunction(f, ctx, kEntry, hostCodegenTarget(true));
+  checkMemory(f, emitted.arenaFloats);
   emitted.module->setDataLayout(tm.createDataLayout());
   emitted.module->setTargetTriple(tm.getTargetTriple().str());
   const std::string key = cacheKey(*emitted.module, tm);

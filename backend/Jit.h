@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,6 +42,16 @@ class CompiledFunction {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// A function whose memory (arena, parameters and results) would exceed what the machine has available; thrown by
+// compile() before anything is allocated, with the sizes, so the OS never has to kill the process.
+class ResourceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Bytes this process can still allocate: MemAvailable, capped by a cgroup memory limit when there is one.
+size_t availableMemoryBytes();
 
 struct CompileOptions {
   bool useCache = true;        // the on-disk cache of backend/Cache.h (`--no-cache` turns it off)

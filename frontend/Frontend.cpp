@@ -1,5 +1,7 @@
 #include "frontend/Frontend.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
 #include "frontend/Lower.h"
@@ -9,6 +11,10 @@ namespace gantry::frontend {
 
 Program parse(const Source &src) {
   DiagnosticList diags(src.path);
+  if (src.text.size() > kMaxSourceBytes) {
+    diags.error({}, fmt::format("the file is {} bytes; a .gan program may be at most {} (1 MiB)", src.text.size(), kMaxSourceBytes));
+    throw ProgramError(std::move(diags));
+  }
   Program p = parseProgram(src.text, diags);
   if (diags.hasErrors()) throw ProgramError(std::move(diags));
   return p;

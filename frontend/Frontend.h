@@ -17,6 +17,10 @@ struct Source {
   std::string text;
 };
 
+// Programs are small: a longer file is refused before it is read further (a 10 MB file of nonsense would
+// otherwise cost time and a flood of errors).
+constexpr size_t kMaxSourceBytes = size_t{1} << 20;
+
 Program parse(const Source &src);
 CheckedProgram check(const Program &program, const Source &src, const std::vector<std::string> &overrides = {});
 ir::Module compile(const Source &src, const std::vector<std::string> &overrides = {});

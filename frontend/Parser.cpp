@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include "frontend/Lexer.h"
 
@@ -376,8 +377,10 @@ class Parser {
       ExprPtr e = make(Expr::Kind::Number, t.range, t.text);
       e->isInteger = t.text.find_first_of(".eE") == std::string::npos;
       auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), e->number);
-      if (ec == std::errc::result_out_of_range || !std::isfinite(e->number)) {
-        diags_.error(t.range, fmt::format("number {} is out of range", t.text));
+      // Every number ends up in float32 (a constant, a rate, a std): beyond its range it would be an infinity, or
+      // undefined behaviour when converted.
+      if (ec == std::errc::result_out_of_range || !std::isfinite(e->number) || std::abs(e->number) > std::numeric_limits<float>::max()) {
+        diags_.error(t.range, fmt::format("number {} is out of range (numbers are float32: at most 3.4e38)", t.text));
         e->number = 0;
       }
       (void)end;

@@ -123,51 +123,6 @@ class Rows : public Dataset {
   std::vector<float> training_, heldOut_;
 };
 
-std::vector<float> readCsvRows(const std::string &path, int64_t dim) {
-  std::string text = readFile(path);
-  std::vector<float> rows;
-  size_t lineNo = 0, start = 0;
-  bool header = true;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    ++lineNo;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;
-    std::vector<float> values;
-    bool numeric = true;
-    size_t pos = 0;
-    while (true) {
-      size_t comma = line.find(',', pos);
-      std::string field = line.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      char *endp = nullptr;
-      double v = std::strtod(field.c_str(), &endp);
-      bool ok = endp != field.c_str() && std::string(endp).find_first_not_of(" \t") == std::string::npos;
-      if (!ok) numeric = false;
-      values.push_back(static_cast<float>(v));
-      if (ok && !std::isfinite(v)) throw FileError(fmt::format("'{}' line {}: {} is not a finite number", path, lineNo, field));
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    if (!numeric) {
-      if (header && rows.empty()) {
-        header = false;  // a first row of names
-        continue;
-      }
-      throw FileError(fmt::format("'{}' line {}: not a row of numbers", path, lineNo));
-    }
-    header = false;
-    if (static_cast<int64_t>(values.size()) != dim)
-      throw FileError(fmt::format("'{}' line {}: {} columns, the file's first row has {}", path, lineNo, values.size(), dim));
-    rows.insert(rows.end(), values.begin(), values.end());
-  }
-  if (rows.empty()) throw FileError(fmt::format("'{}' has no data rows", path));
-  return rows;
-}
-
 }  // namespace
 
 std::unique_ptr<Dataset> makeDataset(const ir::Module &m) {
@@ -206,7 +161,7 @@ std::unique_ptr<Dataset> makeDataset(const ir::Module &m) {
     const auto dim = static_cast<int64_t>(attr(m, "data.dim"));
     std::vector<float> rows;
     if (kind == "csv") {
-      rows = readCsvRows(path, dim);
+      rows = parseCsvRows(readFile(path), dim, path);
     } else {
       NpyArray a = parseNpy(readFile(path), "'" + path + "'");
       for (float v : a.data)

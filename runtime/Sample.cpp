@@ -7,6 +7,7 @@
 
 #include "backend/Jit.h"
 #include "passes/GanSpec.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/Data.h"
 #include "runtime/Trainer.h"
 #include "support/Files.h"
@@ -61,31 +62,25 @@ void sample(const ir::Module &lowered, const SampleOptions &options) {
   if (!options.output.ends_with(".npy") && !options.output.ends_with(".csv"))
     throw FileError(fmt::format("'{}': the output must end in .npy or .csv", options.output));
   const std::string path = options.checkpoint.ends_with(".npz") ? options.checkpoint : options.checkpoint + "/checkpoint.npz";
-  std::map<std::string, NpyArray> arrays = readNpz(path);
-
   passes::GanSpec spec = passes::ganSpecOf(lowered);
   const ir::Function &g = *lowered.find(spec.generator);
-  const uint64_t seed = options.seed ? *options.seed : checkpointSeed(arrays, path);
-
   bool takesNoise = false;
+  std::vector<CheckpointArray> wanted;
   for (const ir::Param &p : g.params) {
     if (p.role == ir::ParamRole::Random) {
       takesNoise = true;
-      continue;
+    } else {
+      wanted.push_back({g.nameOf(p.value), g.type(p.value).shape});
     }
-    const std::string &name = g.nameOf(p.value);
-    auto it = arrays.find(name);
-    if (it == arrays.end()) throw FileError(fmt::format("'{}' has no array '{}': it is from another model", path, name));
-    if (it->second.shape != g.type(p.value).shape)
-      throw FileError(fmt::format("array '{}' in '{}' has shape [{}], expected [{}]", name, path, fmt::join(it->second.shape, ", "),
-                                  fmt::join(g.type(p.value).shape, ", ")));
   }
+  Checkpoint checkpoint = readCheckpoint(path, wanted);
+  const uint64_t seed = options.seed ? *options.seed : checkpoint.seed;
   if (!takesNoise) throw FileError(fmt::format("{} takes no noise: there is nothing to sample", spec.generator));
   const auto &out = g.type(g.results[0].value);
   const int64_t width = out.shape.size() > 1 ? out.shape.back() : 1;
   std::unique_ptr<backend::CompiledFunction> generator = backend::compile(g);
   std::vector<float> samples = drawFromGenerator(
-      *generator, [&](const std::string &name) -> const std::vector<float> & { return arrays.at(name).data; }, seed, kSampleDomain,
+      *generator, [&](const std::string &name) -> const std::vector<float> & { return checkpoint.arrays.at(name); }, seed, kSampleDomain,
       options.count);
   if (options.output.ends_with(".npy")) {
     writeFileAtomically(options.output, serializeNpy(NpyArray{{options.count, width}, samples, {}}));

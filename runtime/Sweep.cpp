@@ -85,9 +85,17 @@ RowStats statsOf(const Row &row) {
 
 // The table a person reads: "mean ± standard error" cells.
 std::string markdownTable(const std::vector<SweepAxis> &axes, const std::vector<Row> &rows) {
+  // The mode columns for mixtures, the energy distance for other data: only those some row has.
+  bool anyModes = false, anyEnergy = false;
+  for (const Row &row : rows)
+    for (const RunSummary &r : row.runs) (r.hasModes ? anyModes : anyEnergy) = true;
+  if (!anyModes && !anyEnergy) anyModes = anyEnergy = true;  // nothing finished yet: show every column
   std::vector<std::string> header;
   for (const SweepAxis &a : axes) header.push_back(a.key);
-  header.insert(header.end(), {"runs", "modes captured", "high quality %", "reverse KL", "energy distance", "steps/s", "compile s"});
+  header.push_back("runs");
+  if (anyModes) header.insert(header.end(), {"modes captured", "high quality %", "reverse KL"});
+  if (anyEnergy) header.push_back("energy distance");
+  header.insert(header.end(), {"steps/s", "compile s"});
   std::string text = "| " + fmt::format("{}", fmt::join(header, " | ")) + " |\n|";
   for (size_t i = 0; i < header.size(); ++i) text += " --- |";
   text += "\n";
@@ -97,8 +105,9 @@ std::string markdownTable(const std::vector<SweepAxis> &axes, const std::vector<
     line.push_back(row.failed ? fmt::format("{} ({} diverged)", row.runs.size(), row.failed) : fmt::format("{}", row.runs.size()));
     std::string captured = meanAndError(st.modes, 1);
     if (!st.modes.empty()) captured += fmt::format(" of {}", row.runs[0].modes);
-    line.insert(line.end(), {captured, meanAndError(st.quality, 1), meanAndError(st.kl, 3), meanAndError(st.energy, 4), meanAndError(st.rate, 0),
-                             row.runs.empty() ? "—" : fmt::format("{:.2f}", st.compile)});
+    if (anyModes) line.insert(line.end(), {captured, meanAndError(st.quality, 1), meanAndError(st.kl, 3)});
+    if (anyEnergy) line.push_back(meanAndError(st.energy, 4));
+    line.insert(line.end(), {meanAndError(st.rate, 0), row.runs.empty() ? "—" : fmt::format("{:.2f}", st.compile)});
     text += "| " + fmt::format("{}", fmt::join(line, " | ")) + " |\n";
   }
   return text;
@@ -149,7 +158,7 @@ int sweep(const std::function<ir::Module(const std::vector<std::string> &overrid
   // Compile every combination first: a bad value is reported before hours of training.
   std::vector<ir::Module> modules;
   for (const auto &o : overrides) modules.push_back(compile(o));
-  std::filesystem::create_directories(dir);
+  makeDirectories(dir);
 
   // The tables are rewritten after every run, so an interrupted sweep keeps what it finished.
   auto writeTables = [&] {
@@ -175,7 +184,10 @@ int sweep(const std::function<ir::Module(const std::vector<std::string> &overrid
       run.quiet = true;
       run.progressBar = !options.quiet;
       run.summary = &summary;
-      if (!options.quiet) fmt::print("[{}/{}] {}\n", ++done, total, label);
+      if (!options.quiet) {
+        fmt::print("[{}/{}] {}\n", ++done, total, label);
+        std::fflush(stdout);  // one line per run as it starts, also into a log file
+      }
       int code = train(modules[c], name, run);
       if (code == 130) {
         if (!options.quiet) fmt::print("  interrupted; the runs so far are in {}/sweep.md\n", dir);
@@ -197,6 +209,7 @@ int sweep(const std::function<ir::Module(const std::vector<std::string> &overrid
         } else {
           fmt::print("  energy distance {:.4f}  {:.0f} steps/s\n", summary.energyDistance, summary.stepsPerSecond);
         }
+        std::fflush(stdout);
       }
     }
   }

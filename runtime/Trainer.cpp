@@ -15,6 +15,7 @@
 #include "backend/Jit.h"
 #include "passes/GanSpec.h"
 #include "passes/PassManager.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/Data.h"
 #include "runtime/Grad.h"
 #include "runtime/Init.h"
@@ -91,7 +92,6 @@ class Trainer {
  private:
   void prepare() {
     dir_ = !opt_.outDir.empty() ? opt_.outDir : !opt_.resumeDir.empty() ? opt_.resumeDir : defaultRunDir(name_);
-    std::filesystem::create_directories(dir_);
     progress_ = (!opt_.quiet || opt_.progressBar) && !opt_.json && ::isatty(STDOUT_FILENO);
     auto compileStart = Clock::now();
     if (opt_.terms && spec_.unrollSteps > 0) {
@@ -107,6 +107,7 @@ class Trainer {
     sampler_ = backend::compile(*m_.find(spec_.generator));
     if (data_->dim() == 1) critic_ = backend::compile(*m_.find(spec_.discriminator));
     compileSeconds_ = std::chrono::duration<double>(Clock::now() - compileStart).count();
+    makeDirectories(dir_);  // only now: a program that cannot compile (or fit in memory) leaves no folder behind
     say(fmt::format("{}: compiled in {:.2f} s{} ({} ops in the step), {} steps, seed {}, output in {}", name_, compileSeconds_,
                     step_fn_->fromCache() ? " (cached)" : "", step.ops.size(), steps_, seed_, dir_));
 
@@ -361,31 +362,25 @@ class Trainer {
       if (p.role != ir::ParamRole::Param && p.role != ir::ParamRole::State) continue;
       arrays[step.nameOf(p.value)] = {step.type(p.value).shape, storage_[i], {}};
     }
-    arrays["meta.step"] = {{}, {static_cast<float>(step_)}, {static_cast<double>(step_)}};
-    arrays["meta.seed_hi"] = {{}, {0}, {static_cast<double>(seed_ >> 32)}};
-    arrays["meta.seed_lo"] = {{}, {0}, {static_cast<double>(seed_ & 0xffffffffu)}};
-    writeNpzAtomically(dir_ + "/checkpoint.npz", arrays);
+    writeCheckpoint(dir_ + "/checkpoint.npz", arrays, step_, seed_);
     lastCheckpoint_ = step_;
   }
 
   void loadCheckpoint() {
     const std::string path = opt_.resumeDir + "/checkpoint.npz";
-    std::map<std::string, NpyArray> arrays = readNpz(path);
     const ir::Function &step = *m_.find("step");
-    step_ = static_cast<int64_t>(checkpointScalar(arrays, path, "meta.step"));
-    uint64_t seed = checkpointSeed(arrays, path);
-    if (opt_.seed && *opt_.seed != seed) throw FileError(fmt::format("'{}' was trained with seed {}, not {}", path, seed, *opt_.seed));
-    seed_ = seed;
+    std::vector<CheckpointArray> wanted;
+    for (const ir::Param &p : step.params)
+      if (p.role == ir::ParamRole::Param || p.role == ir::ParamRole::State) wanted.push_back({step.nameOf(p.value), step.type(p.value).shape});
+    Checkpoint c = readCheckpoint(path, wanted);
+    if (opt_.seed && *opt_.seed != c.seed) throw FileError(fmt::format("'{}' was trained with seed {}, not {}", path, c.seed, *opt_.seed));
+    if (c.step > steps_) throw FileError(fmt::format("'{}' is at step {}, past the run's {} steps", path, c.step, steps_));
+    step_ = c.step;
+    seed_ = c.seed;
     for (size_t i = 0; i < step.params.size(); ++i) {
-      const ir::Param &p = step.params[i];
-      if (p.role != ir::ParamRole::Param && p.role != ir::ParamRole::State) continue;
-      const std::string &name = step.nameOf(p.value);
-      auto it = arrays.find(name);
-      if (it == arrays.end()) throw FileError(fmt::format("'{}' has no array '{}': it is from another model", path, name));
-      if (it->second.shape != step.type(p.value).shape)
-        throw FileError(fmt::format("array '{}' in '{}' has shape [{}], expected [{}]", name, path, fmt::join(it->second.shape, ", "),
-                                    fmt::join(step.type(p.value).shape, ", ")));
-      storage_[i] = it->second.data;
+      auto it = c.arrays.find(step.nameOf(step.params[i].value));
+      if (it == c.arrays.end()) continue;
+      storage_[i] = std::move(it->second);
       buffers_[i] = storage_[i].data();
     }
     say(fmt::format("resuming at step {} from {}", step_, path));
@@ -454,17 +449,6 @@ class Trainer {
 };
 
 }  // namespace
-
-double checkpointScalar(const std::map<std::string, NpyArray> &arrays, const std::string &path, const std::string &key) {
-  auto it = arrays.find(key);
-  if (it == arrays.end() || it->second.wide.size() != 1) throw FileError(fmt::format("'{}' has no {} (is it a Gantry checkpoint?)", path, key));
-  return it->second.wide[0];
-}
-
-uint64_t checkpointSeed(const std::map<std::string, NpyArray> &arrays, const std::string &path) {
-  return (static_cast<uint64_t>(checkpointScalar(arrays, path, "meta.seed_hi")) << 32) |
-         static_cast<uint64_t>(checkpointScalar(arrays, path, "meta.seed_lo"));
-}
 
 std::string defaultRunDir(const std::string &name) {
   std::time_t now = std::time(nullptr);

@@ -44,11 +44,6 @@ struct RunOptions {
   bool terms = false;
 };
 
-// A checkpoint's scalars (stored as float64, exact): meta.step, and the seed split into meta.seed_hi/lo.
-// Throw FileError naming `path` when the array is missing.
-double checkpointScalar(const std::map<std::string, NpyArray> &arrays, const std::string &path, const std::string &key);
-uint64_t checkpointSeed(const std::map<std::string, NpyArray> &arrays, const std::string &path);
-
 // runs/NAME-YYYYmmdd-HHMMSS: where a run writes when no folder is given.
 std::string defaultRunDir(const std::string &name);
 

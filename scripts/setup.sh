@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs what Gantry needs on Debian 12 (apt-get, as root or through sudo), configures build/ and builds it.
 # Idempotent: installs only missing packages and configures only once; every run rebuilds what changed.
+#   scripts/setup.sh [--deps-only]      (--deps-only: install the packages, build nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ packages=(
 )
 
 bash scripts/install-missing.sh "${packages[@]}"
+[ "${1:-}" != "--deps-only" ] || exit 0
 
 if [ ! -f build/build.ninja ]; then
   meson setup build --native-file native/llvm19.ini

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -11,6 +14,7 @@ namespace gantry {
 namespace {
 
 std::ifstream openBinary(const std::string &path) {
+  requireRegularFile(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
   return in;
@@ -76,6 +80,53 @@ int64_t csvColumns(const std::string &path) {
     return columns;
   }
   throw FileError(fmt::format("'{}' has no data rows", path));
+}
+
+std::vector<float> parseCsvRows(std::string_view text, int64_t dim, const std::string &name) {
+  std::vector<float> rows;
+  size_t lineNo = 0, start = 0;
+  bool header = true;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(start, end - start));
+    start = end + 1;
+    ++lineNo;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    std::vector<float> values;
+    bool numeric = true;
+    size_t pos = 0;
+    while (true) {
+      size_t comma = line.find(',', pos);
+      std::string field = line.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      char *endp = nullptr;
+      errno = 0;
+      double v = std::strtod(field.c_str(), &endp);
+      bool ok = endp != field.c_str() && std::string(endp).find_first_not_of(" \t") == std::string::npos;
+      if (ok && !std::isfinite(v)) throw FileError(fmt::format("'{}' line {}: {} is not a finite number", name, lineNo, field));
+      if (ok && std::abs(v) > std::numeric_limits<float>::max())
+        throw FileError(fmt::format("'{}' line {}: {} is beyond float32's range", name, lineNo, field));
+      numeric = numeric && ok;
+      values.push_back(ok ? static_cast<float>(v) : 0.0f);  // a double beyond float's range must not be cast
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (!numeric) {
+      if (header && rows.empty()) {
+        header = false;  // a first row of names
+        continue;
+      }
+      throw FileError(fmt::format("'{}' line {}: not a row of numbers", name, lineNo));
+    }
+    header = false;
+    if (static_cast<int64_t>(values.size()) != dim)
+      throw FileError(fmt::format("'{}' line {}: {} columns, the file's first row has {}", name, lineNo, values.size(), dim));
+    rows.insert(rows.end(), values.begin(), values.end());
+  }
+  if (rows.empty()) throw FileError(fmt::format("'{}' has no data rows", name));
+  return rows;
 }
 
 }  // namespace gantry

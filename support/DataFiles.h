@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/Files.h"
@@ -24,5 +25,10 @@ NpyHeader readNpyHeader(const std::string &path);
 // The number of columns of a CSV file of numbers: comma-separated fields on its first line that is not empty or a
 // `#` comment; a first line of non-numbers is a header and counts too. Throws FileError when there is none.
 int64_t csvColumns(const std::string &path);
+
+// The rows of a CSV file's text, `dim` numbers each, row after row: blank lines and `#` comments skipped, a first
+// line of non-numbers taken as a header. Throws FileError naming `name` and the line for a ragged row, a field
+// that is not a number, a number that is not a finite float32, or a file without data rows.
+std::vector<float> parseCsvRows(std::string_view text, int64_t dim, const std::string &name);
 
 }  // namespace gantry

@@ -41,17 +41,25 @@ std::string Diagnostic::render(std::string_view source) const {
 CompileError::CompileError(Diagnostic d) : std::runtime_error(d.str()), diag_(std::move(d)) {}
 
 void DiagnosticList::error(SourceRange at, std::string message) {
-  diags_.push_back({file_, at.begin, std::move(message), Severity::Error, at.endCol});
   ++errors_;
+  dropping_ = errors_ > kShownErrors;
+  if (!dropping_) diags_.push_back({file_, at.begin, std::move(message), Severity::Error, at.endCol});
 }
 
 void DiagnosticList::note(SourceRange at, std::string message) {
-  diags_.push_back({file_, at.begin, std::move(message), Severity::Note, at.endCol});
+  if (!dropping_) diags_.push_back({file_, at.begin, std::move(message), Severity::Note, at.endCol});
+}
+
+std::optional<Diagnostic> DiagnosticList::overflowNote() const {
+  if (errors_ <= kShownErrors) return std::nullopt;
+  const int more = errors_ - kShownErrors;
+  return Diagnostic{file_, {}, fmt::format("{} more error{} not shown", more, more == 1 ? "" : "s"), Severity::Note, 0};
 }
 
 std::string DiagnosticList::render(std::string_view source) const {
   std::string out;
   for (const Diagnostic &d : diags_) out += d.render(source);
+  if (auto note = overflowNote()) out += note->str() + "\n";
   return out;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,18 +60,26 @@ class CompileError : public std::runtime_error {
 class DiagnosticList {
  public:
   explicit DiagnosticList(std::string file) : file_(std::move(file)) {}
+  // Like clang's -ferror-limit: errors after the first kShownErrors are counted but not kept (nor their notes),
+  // so binary garbage gives twenty lines, not thousands.
+  static constexpr int kShownErrors = 20;
+
   void error(SourceRange at, std::string message);
   void note(SourceRange at, std::string message);
   bool hasErrors() const { return errors_ > 0; }
-  int errorCount() const { return errors_; }
-  const std::vector<Diagnostic> &all() const { return diags_; }
+  int errorCount() const { return errors_; }  // all of them, shown or not
+  const std::vector<Diagnostic> &all() const { return diags_; }  // the ones kept
   const std::string &file() const { return file_; }
-  std::string render(std::string_view source) const;  // each diagnostic rendered, in order
+  // `FILE: note: N more errors not shown` when errors were dropped; nothing otherwise.
+  std::optional<Diagnostic> overflowNote() const;
+  // Each kept diagnostic rendered, in order, then the overflow note.
+  std::string render(std::string_view source) const;
 
  private:
   std::string file_;
   std::vector<Diagnostic> diags_;
   int errors_ = 0;
+  bool dropping_ = false;  // the last error was over the limit: its notes go too
 };
 
 // Thrown by the frontend when a program has errors; carries all of them.

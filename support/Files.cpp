@@ -12,11 +12,27 @@
 
 namespace gantry {
 
-std::string readFile(const std::string &path) {
+void requireRegularFile(const std::string &path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw FileError(fmt::format("cannot read '{}': it is a directory", path));
+  auto status = std::filesystem::status(path, ec);
+  if (ec) {
+    // Let the open report the reason (no such file, permission denied) in the usual words.
+    if (status.type() == std::filesystem::file_type::not_found || status.type() == std::filesystem::file_type::none) return;
+  }
+  if (status.type() == std::filesystem::file_type::directory) throw FileError(fmt::format("cannot read '{}': it is a directory", path));
+  if (std::filesystem::exists(status) && status.type() != std::filesystem::file_type::regular)
+    throw FileError(fmt::format("cannot read '{}': not a regular file", path));
+}
+
+std::string readFile(const std::string &path, size_t limit) {
+  requireRegularFile(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  if (limit != SIZE_MAX) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size > limit) throw FileError(fmt::format("cannot read '{}': it is {} bytes, more than the {} allowed", path, size, limit));
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw FileError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
@@ -37,6 +53,13 @@ void writeFileAtomically(const std::string &path, const std::string &contents) {
     std::remove(tmp.c_str());
     throw FileError(fmt::format("cannot write '{}': {}", path, std::strerror(savedErrno)));
   }
+}
+
+void makeDirectories(const std::string &path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw FileError(fmt::format("cannot create the folder '{}': {}", path, ec.message()));
+  if (!std::filesystem::is_directory(path)) throw FileError(fmt::format("cannot create the folder '{}': a file has that name", path));
 }
 
 }  // namespace gantry

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <regex>
 
 namespace gantry {
@@ -16,6 +17,18 @@ int64_t NpyArray::size() const {
   for (int64_t d : shape) n *= d;
   return n;
 }
+
+namespace {
+
+// double -> float without undefined behaviour: a finite value beyond float's range becomes an infinity (which
+// every reader then refuses as not finite), where a plain cast would be undefined.
+float narrowToFloat(double v) {
+  if (v > std::numeric_limits<float>::max()) return std::numeric_limits<float>::infinity();
+  if (v < -std::numeric_limits<float>::max()) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(v);  // NaN stays NaN
+}
+
+}  // namespace
 
 NpyArray parseNpy(const std::string &bytes, const std::string &what) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
@@ -41,13 +54,18 @@ NpyArray parseNpy(const std::string &bytes, const std::string &what) {
   if (!std::regex_search(header, m, shapeRe)) throw FileError(fmt::format("{}: .npy header has no 'shape'", what));
   NpyArray a;
   std::string dims = m[1];
+  // The element count, refused before it can overflow: a header may claim anything.
+  constexpr size_t kMaxElements = size_t{1} << 34;
+  size_t count = 1;
   for (std::sregex_iterator it(dims.begin(), dims.end(), digitsRe), end; it != end; ++it) {
     if (it->str().size() > 12) throw FileError(fmt::format("{}: dimension {} is too large", what, it->str()));
     a.shape.push_back(std::stoll(it->str()));
+    const auto d = static_cast<size_t>(a.shape.back());
+    count = d == 0 || count <= kMaxElements / d ? count * d : kMaxElements + 1;
   }
+  if (a.shape.size() > 32) throw FileError(fmt::format("{}: rank {} is too large", what, a.shape.size()));
   const size_t width = dtype == "<f4" ? 4 : 8;
-  const auto count = static_cast<size_t>(a.size());
-  if (count > (size_t{1} << 34) || bytes.size() - offset != count * width)
+  if (count > kMaxElements || bytes.size() - offset != count * width)
     throw FileError(fmt::format("{}: the header says {} values ({} bytes), the payload has {} bytes", what, count, count * width,
                                 bytes.size() - offset));
   a.data.resize(count);
@@ -57,7 +75,7 @@ NpyArray parseNpy(const std::string &bytes, const std::string &what) {
       std::memcpy(&a.data[i], bytes.data() + offset + 4 * i, 4);
     } else {
       std::memcpy(&a.wide[i], bytes.data() + offset + 8 * i, 8);
-      a.data[i] = static_cast<float>(a.wide[i]);
+      a.data[i] = narrowToFloat(a.wide[i]);
     }
   }
   return a;

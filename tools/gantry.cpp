@@ -56,8 +56,10 @@ void emit(const std::string &text, const std::string &outPath) {
 
 bool isGanFile(const std::string &path) { return path.size() > 4 && path.substr(path.size() - 4) == ".gan"; }
 
+// Sources are read whole: a .gan program may be 1 MiB (frontend::kMaxSourceBytes), an IR file 256 MiB; anything
+// larger is refused before it is read, so a wrong path cannot exhaust memory.
 gantry::frontend::Source readSource(const std::string &path) {
-  gantry::frontend::Source src{path, gantry::readFile(path)};
+  gantry::frontend::Source src{path, gantry::readFile(path, isGanFile(path) ? gantry::frontend::kMaxSourceBytes : size_t{256} << 20)};
   currentSource = src.text;
   return src;
 }
@@ -512,6 +514,10 @@ int main(int argc, char **argv) {
     fmt::print(stderr, "{}\n", e.diagnostic().str());
   } catch (const gantry::FileError &e) {
     fmt::print(stderr, "gantry: error: {}\n", e.what());
+  } catch (const gantry::backend::ResourceError &e) {
+    fmt::print(stderr, "gantry: error: {}\n", e.what());
+  } catch (const std::bad_alloc &) {
+    fmt::print(stderr, "gantry: error: out of memory\n");
   } catch (const std::exception &e) {
     fmt::print(stderr, "gantry: internal error: {}\n", e.what());
   }

@@ -26,6 +26,7 @@ std::vector<std::string> diagnosticsOf(const gantry::frontend::Source &src, cons
   } catch (const gantry::ProgramError &e) {
     std::vector<std::string> lines;
     for (const gantry::Diagnostic &d : e.diagnostics().all()) lines.push_back(d.str());
+    if (auto note = e.diagnostics().overflowNote()) lines.push_back(note->str());
     return lines;
   }
   return {};

@@ -97,6 +97,14 @@ TEST_CASE("independent syntax errors are all reported, with carets", "[frontend]
   CHECK(list.render(text) == expected);
 }
 
+TEST_CASE("a program longer than 1 MiB is refused before it is parsed", "[frontend][limits]") {
+  std::string big(kMaxSourceBytes + 1, '#');
+  CHECK(errorsOf(big) == std::vector<std::string>{"t.gan: error: the file is 1048577 bytes; a .gan program may be at most 1048576 (1 MiB)"});
+  // At the limit it is parsed: a file of comments is only missing its parts.
+  std::string comments(kMaxSourceBytes, '#');
+  CHECK(errorsOf(comments).size() == 3);
+}
+
 TEST_CASE("carets underline the whole span of a name", "[frontend][diagnostics]") {
   std::string text = program("loss D = mean(softplis(D(x)))\nloss G = mean(G(z))");
   try {
