@@ -114,7 +114,8 @@ class FunctionLowering {
     // elu: alpha * (e^x - 1) for x <= 0. expm1 sees min(x, 0), so the branch select discards cannot overflow
     // and poison the gradient with inf * 0.
     Value negativePart = b_.create(OpKind::Min, {h, zeros()});
-    Value scaled = b_.mul(b_.constant(s.alpha, t), b_.unary(OpKind::Expm1, negativePart));
+    Value alpha = b_.constant(s.alpha, t);  // named first: C++ leaves argument evaluation order unspecified
+    Value scaled = b_.mul(alpha, b_.unary(OpKind::Expm1, negativePart));
     return b_.create(OpKind::Select, {positive, h, scaled}, {}, std::nullopt, name);
   }
 

@@ -141,12 +141,30 @@ void pullBack(Emitter &e, Sweep &sweep, const ir::Op &op, Value g) {
     case OpKind::Sqrt:
       give(0, [&] {
         Value zero = e.full(0, y);
-        return b.select(b.compare("eq", g, zero), zero, b.div(e.scale(g, 0.5), y));
+        Value isZero = b.compare("eq", g, zero);
+        return b.select(isZero, zero, b.div(e.scale(g, 0.5), y));
       });
       break;
-    case OpKind::Rsqrt: give(0, [&] { return b.mul(e.scale(g, -0.5), b.mul(y, e.square(y))); }); break;
-    case OpKind::Tanh: give(0, [&] { return b.mul(g, b.sub(e.full(1, y), e.square(y))); }); break;
-    case OpKind::Sigmoid: give(0, [&] { return b.mul(b.mul(g, y), b.sub(e.full(1, y), y)); }); break;
+    // Operands that emit ops are named first: C++ leaves the order of argument evaluation unspecified (g++ and
+    // clang differ), and the IR must not depend on the compiler that built Gantry.
+    case OpKind::Rsqrt:
+      give(0, [&] {
+        Value half = e.scale(g, -0.5);
+        return b.mul(half, b.mul(y, e.square(y)));
+      });
+      break;
+    case OpKind::Tanh:
+      give(0, [&] {
+        Value one = e.full(1, y);
+        return b.mul(g, b.sub(one, e.square(y)));
+      });
+      break;
+    case OpKind::Sigmoid:
+      give(0, [&] {
+        Value gy = b.mul(g, y);
+        return b.mul(gy, b.sub(e.full(1, y), y));
+      });
+      break;
     // relu'(0) = 0: the kink gets the subgradient that keeps dead units dead.
     case OpKind::Relu:
       give(0, [&] {
@@ -187,11 +205,16 @@ void pullBack(Emitter &e, Sweep &sweep, const ir::Op &op, Value g) {
       break;
     }
     case OpKind::Pow:
-      give(0, [&] { return b.mul(b.mul(g, x(1)), b.binary(OpKind::Pow, x(0), b.sub(x(1), e.full(1, y)))); });
+      give(0, [&] {
+        Value gb = b.mul(g, x(1));
+        return b.mul(gb, b.binary(OpKind::Pow, x(0), b.sub(x(1), e.full(1, y))));
+      });
       // y·log(a) is 0·(-inf) = NaN at a = 0, where the limit (for b > 0) is 0: log(a) is taken as log(1) there.
       give(1, [&] {
-        Value safeA = b.select(b.compare("eq", x(0), e.full(0, y)), e.full(1, y), x(0));
-        return b.mul(b.mul(g, y), b.unary(OpKind::Log, safeA));
+        Value atZero = b.compare("eq", x(0), e.full(0, y));
+        Value safeA = b.select(atZero, e.full(1, y), x(0));
+        Value gy = b.mul(g, y);
+        return b.mul(gy, b.unary(OpKind::Log, safeA));
       });
       break;
 

@@ -69,9 +69,15 @@ Update emitUpdate(ir::Builder &b, const OptimizerConfig &opt, const std::vector<
     const double alpha = opt.hyper.at("alpha"), eps = opt.hyper.at("eps");
     for (size_t i = 0; i < params.size(); ++i) {
       Value g = grads[i], sq = state[next++];
-      Value sq2 = b.add(b.mul(splat(b, alpha, sq), sq), b.mul(splat(b, 1 - alpha, g), b.unary(OpKind::Square, g)));
+      // Each operand that emits ops is named first: argument evaluation order is unspecified in C++, and the IR
+      // must not depend on the compiler that built Gantry.
+      Value decayed = b.mul(splat(b, alpha, sq), sq);
+      Value weight = splat(b, 1 - alpha, g);
+      Value fresh = b.mul(weight, b.unary(OpKind::Square, g));
+      Value sq2 = b.add(decayed, fresh);
       out.state.push_back(sq2);
-      Value denom = b.add(b.unary(OpKind::Sqrt, sq2), splat(b, eps, sq2));
+      Value root = b.unary(OpKind::Sqrt, sq2);
+      Value denom = b.add(root, splat(b, eps, sq2));
       out.params.push_back(b.sub(params[i], b.div(b.mul(splat(b, lr, g), g), denom)));
     }
     return out;
@@ -81,18 +87,30 @@ Update emitUpdate(ir::Builder &b, const OptimizerConfig &opt, const std::vector<
   Value t = state.back();
   Value t2 = b.add(t, b.constant(1.0, ir::TensorType::f32({})));
   // Bias corrections 1 - beta^t', scalars shared by every parameter.
-  Value bc1 = b.sub(b.constant(1.0, ir::TensorType::f32({})), b.binary(OpKind::Pow, b.constant(beta1, ir::TensorType::f32({})), t2));
-  Value bc2 = b.sub(b.constant(1.0, ir::TensorType::f32({})), b.binary(OpKind::Pow, b.constant(beta2, ir::TensorType::f32({})), t2));
+  // (Operands that emit ops are named first, as above.)
+  auto biasCorrection = [&](double beta) {
+    Value one = b.constant(1.0, ir::TensorType::f32({}));
+    Value base = b.constant(beta, ir::TensorType::f32({}));
+    return b.sub(one, b.binary(OpKind::Pow, base, t2));
+  };
+  Value bc1 = biasCorrection(beta1);
+  Value bc2 = biasCorrection(beta2);
   for (size_t i = 0; i < params.size(); ++i) {
     Value g = grads[i], m = state[next++], v = state[next++];
-    Value m2 = b.add(b.mul(splat(b, beta1, m), m), b.mul(splat(b, 1 - beta1, g), g));
-    Value v2 = b.add(b.mul(splat(b, beta2, v), v), b.mul(splat(b, 1 - beta2, g), b.unary(OpKind::Square, g)));
+    Value mDecayed = b.mul(splat(b, beta1, m), m);
+    Value m2 = b.add(mDecayed, b.mul(splat(b, 1 - beta1, g), g));
+    Value vDecayed = b.mul(splat(b, beta2, v), v);
+    Value vWeight = splat(b, 1 - beta2, g);
+    Value vFresh = b.mul(vWeight, b.unary(OpKind::Square, g));
+    Value v2 = b.add(vDecayed, vFresh);
     out.state.push_back(m2);
     out.state.push_back(v2);
     Value mHat = b.div(m2, broadcastScalar(b, bc1, m2));
     Value vHat = b.div(v2, broadcastScalar(b, bc2, v2));
-    Value denom = b.add(b.unary(OpKind::Sqrt, vHat), splat(b, eps, vHat));
-    out.params.push_back(b.sub(params[i], b.mul(splat(b, lr, mHat), b.div(mHat, denom))));
+    Value root = b.unary(OpKind::Sqrt, vHat);
+    Value denom = b.add(root, splat(b, eps, vHat));
+    Value rate = splat(b, lr, mHat);
+    out.params.push_back(b.sub(params[i], b.mul(rate, b.div(mHat, denom))));
   }
   out.state.push_back(t2);
   return out;

@@ -71,7 +71,8 @@ class PenaltyBuilder {
       Value fake = apply(spec_.generator, spec_.noiseVar, param(spec_.noiseVar));
       Value a = perSample(draws_.at("penalty.wgan_gp.a"), shape);
       Value oneMinusA = b_.sub(b_.constant(1.0, b_.type(a)), a);
-      Value between = b_.add(b_.mul(a, x), b_.mul(oneMinusA, fake));
+      Value fromReal = b_.mul(a, x);  // named first: argument evaluation order is unspecified in C++
+      Value between = b_.add(fromReal, b_.mul(oneMinusA, fake));
       return scaled(p.at("lambda"), normPenalty(inputGradient(between), 1.0));
     }
     // dragan

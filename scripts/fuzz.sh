@@ -21,6 +21,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=
 status=0
 for t in "${targets[@]}"; do
   corpus=build-asan/corpus/$t crashes=build-asan/crashes/$t
+  rm -rf "$crashes"
   mkdir -p "$corpus" "$crashes"
   dict=()
   [ "$t" != gan ] || dict=(-dict=fuzz/gan.dict)

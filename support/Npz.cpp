@@ -7,12 +7,16 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <regex>
 
 namespace gantry {
 
 int64_t NpyArray::size() const {
+  // A zero dimension makes the array empty whatever the others claim; parseNpy bounds the product of the rest.
+  for (int64_t d : shape)
+    if (d == 0) return 0;
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
@@ -106,6 +110,7 @@ std::string serializeNpy(const NpyArray &a) {
 }
 
 std::map<std::string, NpyArray> readNpz(const std::string &path) {
+  requireRegularFile(path);
   int error = 0;
   zip_t *zip = zip_open(path.c_str(), ZIP_RDONLY, &error);
   if (!zip) {
@@ -116,6 +121,8 @@ std::map<std::string, NpyArray> readNpz(const std::string &path) {
     throw FileError(msg);
   }
   std::map<std::string, NpyArray> arrays;
+  std::error_code sizeError;
+  const zip_uint64_t fileSize = std::filesystem::file_size(path, sizeError);
   try {
     zip_int64_t n = zip_get_num_entries(zip, 0);
     for (zip_int64_t i = 0; i < n; ++i) {
@@ -124,6 +131,10 @@ std::map<std::string, NpyArray> readNpz(const std::string &path) {
       std::string name = st.name;
       if (name.size() < 4 || name.substr(name.size() - 4) != ".npy") continue;
       if (st.size > (zip_uint64_t{1} << 36)) throw FileError(fmt::format("'{}': entry '{}' is too large", path, name));
+      // The sizes in a zip's directory are claims. Deflate expands at most 1032 times, so an entry claiming more
+      // than that from its compressed bytes is corrupt (or a zip bomb): refused before its buffer is allocated.
+      if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE) || st.comp_size > fileSize || st.size > st.comp_size * 1100 + 4096)
+        throw FileError(fmt::format("'{}': entry '{}' claims {} bytes from {} compressed: the file is corrupt", path, name, st.size, st.comp_size));
       std::string bytes(static_cast<size_t>(st.size), '\0');
       zip_file_t *file = zip_fopen_index(zip, static_cast<zip_uint64_t>(i), 0);
       if (!file) throw FileError(fmt::format("'{}': cannot open entry '{}'", path, name));
