@@ -38,6 +38,19 @@ empty.gan: error: the program has no objective: add 'objective { losses nonsatur
 3 errors generated." -- "$gantry" check empty.gan
 head -c 10485760 /dev/zero | tr '\0' '#' > big.gan
 expect ten-megabytes 1 "gantry: error: cannot read 'big.gan': it is 10485760 bytes, more than the 1048576 allowed" -- "$gantry" check big.gan
+{
+  printf 'data x ~ ring(modes: 8)\nnoise z ~ normal(dim: 4)\nnet G(z) -> 2 { linear(2) }\nnet D(x) -> 1 { linear(1) }\n'
+  printf 'objective {\n  loss D = mean(D(x))\n  loss G = '
+  for _ in $(seq 10000); do printf '('; done
+  printf 'mean(D(G(z)))'
+  for _ in $(seq 10000); do printf ')'; done
+  printf '\n}\n'
+} > deep.gan
+checks=$((checks + 1))
+"$gantry" check deep.gan > out 2> err
+code=$?
+[ "$code" -eq 1 ] && [ "$(head -1 err)" == "deep.gan:7:212: error: expression nested too deeply (more than 200 levels)" ] && [ "$(tail -1 err)" == "1 error generated." ] ||
+  fail "nesting-10000: exit $code, stderr starting '$(head -1 err)'"
 expect dev-zero 1 "gantry: error: cannot read '/dev/zero': not a regular file" -- "$gantry" check /dev/zero
 expect folder 1 "gantry: error: cannot read '$work': it is a directory" -- "$gantry" check "$work"
 
