@@ -1076,6 +1076,7 @@ Overrides parseOverrides(const std::vector<std::string> &settings, DiagnosticLis
       continue;
     }
     std::string key = s.substr(0, eq);
+    if (key == "objective.unroll") key = "unroll.steps";  // the name sweeps are often written with (0,5,10)
     if (out.count(key)) {
       diags.error({}, fmt::format("{}: '{}' is set twice on the command line", origin, key));
       continue;

@@ -97,6 +97,15 @@ TEST_CASE("independent syntax errors are all reported, with carets", "[frontend]
   CHECK(list.render(text) == expected);
 }
 
+TEST_CASE("objective.unroll is another name for unroll.steps on the command line", "[frontend][check]") {
+  const std::string text = program("losses nonsaturating");
+  auto steps = [&](const std::vector<std::string> &sets) { return std::get<int64_t>(*compile({"t.gan", text}, sets).attrs.find("unroll.steps")); };
+  CHECK(steps({"objective.unroll=7"}) == 7);
+  CHECK(steps({"unroll.steps=3"}) == 3);
+  CHECK(errorsOf(text, {"objective.unroll=5", "unroll.steps=3"}) ==
+        std::vector<std::string>{"t.gan: error: --set unroll.steps=3: 'unroll.steps' is set twice on the command line"});
+}
+
 TEST_CASE("a program longer than 1 MiB is refused before it is parsed", "[frontend][limits]") {
   std::string big(kMaxSourceBytes + 1, '#');
   CHECK(errorsOf(big) == std::vector<std::string>{"t.gan: error: the file is 1048577 bytes; a .gan program may be at most 1048576 (1 MiB)"});
