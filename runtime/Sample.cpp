@@ -29,30 +29,34 @@ std::string csvText(const std::vector<float> &samples, int64_t width) {
 
 }  // namespace
 
+CallBuffers bindByName(const ir::Function &f, const ParameterLookup &parameter, std::optional<ir::ParamRole> free) {
+  CallBuffers c;
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    if (free && f.params[i].role == *free) {
+      c.freeSlot = i;
+      c.store.emplace_back(static_cast<size_t>(f.type(f.params[i].value).numElements()));
+    } else {
+      c.store.push_back(parameter(f.nameOf(f.params[i].value)));
+    }
+  }
+  for (const ir::Result &r : f.results) c.store.emplace_back(static_cast<size_t>(f.type(r.value).numElements()));
+  c.results = f.results.size();
+  for (auto &b : c.store) c.pointers.push_back(b.data());
+  return c;
+}
+
 std::vector<float> drawFromGenerator(backend::CompiledFunction &generator, const ParameterLookup &parameter, uint64_t seed,
                                      uint64_t domain, int64_t count) {
   const ir::Function &g = generator.function();
-  std::vector<std::vector<float>> store;
-  size_t noiseSlot = 0;
-  for (size_t i = 0; i < g.params.size(); ++i) {
-    if (g.params[i].role == ir::ParamRole::Random) {
-      noiseSlot = i;
-      store.emplace_back(static_cast<size_t>(g.type(g.params[i].value).numElements()));
-    } else {
-      store.push_back(parameter(g.nameOf(g.params[i].value)));
-    }
-  }
+  CallBuffers call = bindByName(g, parameter, ir::ParamRole::Random);
   const auto &out = g.type(g.results[0].value);
   const size_t width = out.shape.size() > 1 ? static_cast<size_t>(out.shape.back()) : 1;
-  store.emplace_back(static_cast<size_t>(out.numElements()));
-  std::vector<float *> buffers;
-  for (auto &s : store) buffers.push_back(s.data());
   std::vector<float> samples;
   const size_t wanted = static_cast<size_t>(count) * width;
-  for (uint32_t call = 0; samples.size() < wanted; ++call) {
-    fillFromDistribution(*g.params[noiseSlot].dist, {seed, domain, call}, store[noiseSlot]);
-    generator.run(buffers.data());
-    samples.insert(samples.end(), store.back().begin(), store.back().end());
+  for (uint32_t k = 0; samples.size() < wanted; ++k) {
+    fillFromDistribution(*g.params[call.freeSlot].dist, {seed, domain, k}, call.store[call.freeSlot]);
+    generator.run(call.pointers.data());
+    samples.insert(samples.end(), call.result(0).begin(), call.result(0).end());
   }
   samples.resize(wanted);
   return samples;

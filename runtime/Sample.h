@@ -26,6 +26,19 @@ struct SampleOptions {
 // returns them row-major. `parameter(name)` gives each of G's weights (the trainer's live buffers, or a
 // checkpoint's arrays). G must take exactly one random parameter.
 using ParameterLookup = std::function<const std::vector<float> &(const std::string &name)>;
+
+// The buffers to run a compiled function on: a copy of every parameter from `parameter(name)` (a copy: the
+// function may use its inputs as scratch), except those of role `free`, which start as zeros for the caller
+// to fill (`freeSlot` is the last of them); then one buffer per result. `pointers` has them in that order.
+struct CallBuffers {
+  std::vector<std::vector<float>> store;
+  std::vector<float *> pointers;
+  size_t freeSlot = 0;
+  size_t results = 0;
+  std::vector<float> &result(size_t j) { return store[store.size() - results + j]; }
+};
+CallBuffers bindByName(const ir::Function &f, const ParameterLookup &parameter, std::optional<ir::ParamRole> free = std::nullopt);
+
 std::vector<float> drawFromGenerator(backend::CompiledFunction &generator, const ParameterLookup &parameter, uint64_t seed,
                                      uint64_t domain, int64_t count);
 

@@ -170,18 +170,14 @@ class Trainer {
   // Runs a function of the step's parameters and batch (by name) and returns its results by name.
   std::map<std::string, std::vector<float>> runOnStepInputs(backend::CompiledFunction &fn) {
     const ir::Function &f = fn.function();
-    std::vector<std::vector<float>> store;
-    for (const ir::Param &p : f.params) {
-      auto it = index_.find(f.nameOf(p.value));
-      if (it == index_.end()) throw std::logic_error(fmt::format("--terms: the step has no input '{}'", f.nameOf(p.value)));
-      store.push_back(storage_[it->second]);  // a copy: the function may use its inputs as scratch
-    }
-    for (const ir::Result &r : f.results) store.emplace_back(static_cast<size_t>(f.type(r.value).numElements()));
-    std::vector<float *> buffers;
-    for (auto &b : store) buffers.push_back(b.data());
-    fn.run(buffers.data());
+    CallBuffers call = bindByName(f, [&](const std::string &name) -> const std::vector<float> & {
+      auto it = index_.find(name);
+      if (it == index_.end()) throw std::logic_error(fmt::format("--terms: the step has no input '{}'", name));
+      return storage_[it->second];
+    });
+    fn.run(call.pointers.data());
     std::map<std::string, std::vector<float>> out;
-    for (size_t j = 0; j < f.results.size(); ++j) out[f.results[j].name] = std::move(store[f.params.size() + j]);
+    for (size_t j = 0; j < f.results.size(); ++j) out[f.results[j].name] = std::move(call.result(j));
     return out;
   }
 
@@ -268,23 +264,13 @@ class Trainer {
     if (!critic_) return {};
     const ir::Function &d = critic_->function();
     auto [lo, hi] = range1d();
-    std::vector<std::vector<float>> store;
-    std::vector<float *> buffers;
-    size_t inputSlot = 0;
-    for (size_t i = 0; i < d.params.size(); ++i) {
-      if (d.params[i].role == ir::ParamRole::Input) {
-        inputSlot = i;
-        store.emplace_back(static_cast<size_t>(d.type(d.params[i].value).numElements()));
-      } else {
-        store.push_back(storage_[index_.at(d.nameOf(d.params[i].value))]);
-      }
-    }
-    const size_t n = store[inputSlot].size();
-    for (size_t i = 0; i < n; ++i) store[inputSlot][i] = static_cast<float>(lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(n - 1 ? n - 1 : 1));
-    store.emplace_back(n);
-    for (auto &b : store) buffers.push_back(b.data());
-    critic_->run(buffers.data());
-    return std::vector<double>(store.back().begin(), store.back().end());
+    CallBuffers call = bindByName(
+        d, [&](const std::string &name) -> const std::vector<float> & { return storage_[index_.at(name)]; }, ir::ParamRole::Input);
+    std::vector<float> &grid = call.store[call.freeSlot];
+    const size_t n = grid.size();
+    for (size_t i = 0; i < n; ++i) grid[i] = static_cast<float>(lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(n - 1 ? n - 1 : 1));
+    critic_->run(call.pointers.data());
+    return std::vector<double>(call.result(0).begin(), call.result(0).end());
   }
 
   // samples.png (a strip of at most 12 evaluations, evenly chosen, the last included) and curves.png.
