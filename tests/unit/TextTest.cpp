@@ -6,6 +6,7 @@
 #include <random>
 
 #include "ir/Builder.h"
+#include "ir/Cost.h"
 #include "ir/Interpreter.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
@@ -348,4 +349,24 @@ TEST_CASE("random modules round-trip through text and compute the same values", 
       CHECK(sameValues(evaluate(m.functions[i], args), evaluate(parsed.functions[i], args)));
     }
   }
+}
+
+TEST_CASE("flop count: 2mkn per matmul, one per elementwise result, one per reduced element, zero for data movement", "[cost]") {
+  Module m = parseModule(R"(func @f(input %x: f32[4,2], param %w: f32[3,2]) -> (loss: f32[]) {
+  %h = matmul %x, %w {transpose_b = true} : f32[4,3]
+  %g = matmul %x, %h {transpose_a = true} : f32[2,3]
+  %r = relu %h : f32[4,3]
+  %c = constant {value = 2.0} : f32[4,3]
+  %d = mul %r, %c : f32[4,3]
+  %p = compare %d, %h {pred = gt} : i1[4,3]
+  %s = select %p, %d, %h : f32[4,3]
+  %t = transpose %s {perm = [1, 0]} : f32[3,4]
+  %l = reduce_sum %t {axes = [0, 1]} : f32[]
+  return %l
+})", "cost.gir");
+  const Function &f = m.functions[0];
+  // matmuls: 2*4*2*3 = 48 and 2*2*4*3 = 48; relu, mul, compare, select: 12 each; reduce_sum: 12.
+  CHECK(flopCount(f) == 48 + 48 + 4 * 12 + 12);
+  CHECK(opFlops(f, f.ops[7]) == 0);  // transpose
+  CHECK(opFlops(f, f.ops[3]) == 0);  // constant
 }
