@@ -1,7 +1,10 @@
 #include "runtime/Random.h"
 
 #include "backend/ThreadPool.h"
+#include "runtime/NormalKernel.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numbers>
 
@@ -28,7 +31,6 @@ PhiloxCounter block(const RandomKey &key, uint64_t block) {
 
 constexpr double kTwoToMinus24 = 1.0 / 16777216.0;
 double unit(uint32_t word) { return (word >> 8) * kTwoToMinus24; }                 // [0, 1)
-double unitOpenAtZero(uint32_t word) { return ((word >> 8) + 1) * kTwoToMinus24; }  // (0, 1]
 
 }  // namespace
 
@@ -66,20 +68,17 @@ struct NormalFill {
   size_t size;
 };
 
-// Blocks [first, last) of 4 elements: two Box-Muller pairs per Philox block, in single precision.
-void fillNormalBlocks(int64_t first, int64_t last, void *ctx) {
+// Groups [first, last) of 16 Philox blocks (64 elements); the last group may be partial.
+void fillNormalGroups(int64_t first, int64_t last, void *ctx) {
   const NormalFill &f = *static_cast<const NormalFill *>(ctx);
-  constexpr float kTwoPi = 6.28318530717958647692f;
-  for (int64_t blockIndex = first; blockIndex < last; ++blockIndex) {
-    PhiloxCounter words = block(*f.key, static_cast<uint64_t>(blockIndex));
-    size_t i = static_cast<size_t>(blockIndex) * 4;
-    for (size_t pair = 0; pair < 2; ++pair) {
-      float radius = std::sqrt(-2.0f * std::log(static_cast<float>(unitOpenAtZero(words[2 * pair]))));
-      float s, c;
-      ::sincosf(kTwoPi * static_cast<float>(unit(words[2 * pair + 1])), &s, &c);
-      size_t k = i + 2 * pair;
-      if (k < f.size) f.out[k] = f.mean + f.std * radius * c;
-      if (k + 1 < f.size) f.out[k + 1] = f.mean + f.std * radius * s;
+  for (int64_t g = first; g < last; ++g) {
+    const size_t start = static_cast<size_t>(g) * detail::kNormalsPerGroup;
+    if (start + detail::kNormalsPerGroup <= f.size) {
+      detail::normalGroup(*f.key, static_cast<uint64_t>(g) * detail::kLanes, f.mean, f.std, f.out + start);
+    } else {
+      float tail[detail::kNormalsPerGroup];
+      detail::normalGroup(*f.key, static_cast<uint64_t>(g) * detail::kLanes, f.mean, f.std, tail);
+      std::copy(tail, tail + (f.size - start), f.out + start);
     }
   }
 }
@@ -88,13 +87,13 @@ void fillNormalBlocks(int64_t first, int64_t last, void *ctx) {
 
 void fillNormal(const RandomKey &key, float mean, float std, std::span<float> out) {
   NormalFill f{&key, mean, std, out.data(), out.size()};
-  const auto blocks = static_cast<int64_t>((out.size() + 3) / 4);
+  const auto groups = static_cast<int64_t>((out.size() + detail::kNormalsPerGroup - 1) / detail::kNormalsPerGroup);
   // Large draws (a batch of noise) are split across the compiled code's threads: every element is still a
   // function of its key and position alone.
-  if (blocks >= 4096) {
-    gantry_parallel_for(fillNormalBlocks, &f, blocks, 1024);
+  if (groups >= 1024) {
+    gantry_parallel_for(fillNormalGroups, &f, groups, 256);
   } else {
-    fillNormalBlocks(0, blocks, &f);
+    fillNormalGroups(0, groups, &f);
   }
 }
 
