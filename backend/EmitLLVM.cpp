@@ -36,6 +36,11 @@ class Emitter {
     auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr}, false);
     fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry_, module_);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    // The entry function is a flat list of kernel calls (see emitStep), thousands long in an unrolled step: the
+    // O2 pipeline has nothing to gain there and spends most of its time on that one huge block, so it is left
+    // unoptimised (optnone needs noinline); the kernels it calls get the full pipeline.
+    fn_->addFnAttr(llvm::Attribute::OptimizeNone);
+    fn_->addFnAttr(llvm::Attribute::NoInline);
     // LLVM's tuning for many AVX-512 CPUs prefers 256-bit vectors; Gantry's loops are long and regular, so use
     // the full width wherever the target has it (the attribute is ignored elsewhere).
     fn_->addFnAttr("prefer-vector-width", "512");

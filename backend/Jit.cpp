@@ -1,4 +1,4 @@
-// ORC LLJIT for the host CPU, with LLVM's O3 pipeline built from the host TargetMachine so the vectorizers know
+// ORC LLJIT for the host CPU, with LLVM's O2 pipeline built from the host TargetMachine so the vectorizers know
 // the real vector width (AVX-512 here). One JIT per process; each compiled function has its own resource
 // tracker, so destroying it frees its code.
 #include "backend/Jit.h"
@@ -59,11 +59,14 @@ llvm::orc::JITTargetMachineBuilder hostBuilder() {
   return jtmb;
 }
 
-// O3 with loop and SLP vectorization, for the host.
+// O2 with loop vectorization, for the host: O3 adds 25% to the compile time of an unrolled step and nothing to
+// its speed (bench/steps.py; the kernels are simple loop nests). Not SLP: the emitter writes its own vector code where it matters
+// (matmul tiles, elementwise loops are vectorized by the loop vectorizer), and SLP took 45% of the compile time
+// of an unrolled step (1.8 s instead of 3.2 s for ring8 with K = 10) for no measurable speed (bench/steps.py).
 void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
   llvm::PipelineTuningOptions tuning;
   tuning.LoopVectorization = true;
-  tuning.SLPVectorization = true;
+  tuning.SLPVectorization = false;
   llvm::PassBuilder pb(&tm, tuning);
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -74,7 +77,7 @@ void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(m, mam);
 }
 
 void initializeLlvm() {
@@ -97,7 +100,6 @@ class Jit {
   }
 
   std::mutex &mutex() { return mutex_; }
-  llvm::TargetMachine &objectTargetMachine() { return *objectTm_; }
 
   // Loads an object file and returns its JITDylib and the address of `entry` in it.
   std::pair<llvm::orc::JITDylib *, void *> load(const std::string &object, const std::string &entry) {
@@ -122,11 +124,9 @@ class Jit {
   Jit() {
     initializeLlvm();
     jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(hostBuilder()).create(), "creating the JIT");
-    objectTm_ = hostTargetMachine(true);
   }
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;
-  std::unique_ptr<llvm::TargetMachine> objectTm_;
   std::mutex mutex_;
   int counter_ = 0;
 };
@@ -148,7 +148,7 @@ std::string cacheKey(const llvm::Module &emitted, llvm::TargetMachine &tm) {
   std::string text;
   llvm::raw_string_ostream os(text);
   emitted.print(os, nullptr);
-  return fmt::format("gantry {} / LLVM {} O3 / {} {} {}\n{}", GANTRY_VERSION, LLVM_VERSION_STRING, tm.getTargetTriple().str(),
+  return fmt::format("gantry {} / LLVM {} O2 / {} {} {}\n{}", GANTRY_VERSION, LLVM_VERSION_STRING, tm.getTargetTriple().str(),
                      tm.getTargetCPU().str(), tm.getTargetFeatureString().str(), os.str());
 }
 
@@ -303,10 +303,12 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   constexpr const char *kEntry = "gantry_entry";
   auto start = std::chrono::steady_clock::now();
   Jit &jit = Jit::instance();
-  std::lock_guard<std::mutex> lock(jit.mutex());
   auto impl = std::make_unique<CompiledFunction::Impl>();
   impl->function = f;
-  llvm::TargetMachine &tm = jit.objectTargetMachine();
+  // A target machine and a context of its own: functions compile concurrently (the trainer compiles G's sampler
+  // while it compiles the step); only loading into the shared JIT takes the lock.
+  std::unique_ptr<llvm::TargetMachine> ownTm = hostTargetMachine(true);
+  llvm::TargetMachine &tm = *ownTm;
   llvm::LLVMContext ctx;
   EmittedModule emitted = emitFunction(f, ctx, kEntry, hostCodegenTarget(true));
   checkMemory(f, emitted.arenaFloats);
@@ -326,6 +328,7 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   size_t bytes = (impl->arenaFloats * sizeof(float) + 63) / 64 * 64;
   impl->arena.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
   if (!impl->arena) throw std::bad_alloc();
+  std::lock_guard<std::mutex> lock(jit.mutex());
   auto [jd, address] = jit.load(entry->object, kEntry);
   impl->jd = jd;
   impl->entry = reinterpret_cast<void (*)(float **, float *)>(address);

@@ -1,5 +1,5 @@
 // Native code for IR functions through LLVM 19: each function becomes one LLVM function of loop nests (one per
-// op), optimised at O3 for the host CPU (AVX-512 where present) and loaded with ORC's LLJIT.
+// op), optimised at O2 for the host CPU (AVX-512 where present) and loaded with ORC's LLJIT.
 //
 // The compiled function computes in f32 (i1 values are stored as 0.0f / 1.0f). It takes one buffer per
 // parameter, in order, then one per result, each holding its tensor's elements in row-major order; intermediate
@@ -61,7 +61,7 @@ struct CompileOptions {
 // Compiles `f` (which must verify) into native code, or loads it from the compile cache.
 std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOptions &options = {});
 
-// The LLVM IR of `f`, before or after the O3 pipeline; and the host assembly.
+// The LLVM IR of `f`, before or after the O2 pipeline; and the host assembly.
 std::string llvmIr(const ir::Function &f, bool optimized);
 std::string assembly(const ir::Function &f);
 

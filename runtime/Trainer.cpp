@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -104,9 +105,14 @@ class Trainer {
     }
     passes::runPipeline(m_, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
     const ir::Function &step = *m_.find("step");
+    // G's sampler (and the 1-D critic picture) compile on a second thread while this one compiles the step.
+    auto sampler = std::async(std::launch::async, [this] { return backend::compile(*m_.find(spec_.generator)); });
+    auto critic = std::async(std::launch::async, [this] {
+      return data_->dim() == 1 ? backend::compile(*m_.find(spec_.discriminator)) : nullptr;
+    });
     step_fn_ = backend::compile(step);
-    sampler_ = backend::compile(*m_.find(spec_.generator));
-    if (data_->dim() == 1) critic_ = backend::compile(*m_.find(spec_.discriminator));
+    sampler_ = sampler.get();
+    critic_ = critic.get();
     compileSeconds_ = std::chrono::duration<double>(Clock::now() - compileStart).count();
     flopsPerStep_ = ir::flopCount(step);
     stepOps_ = step.ops.size();

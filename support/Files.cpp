@@ -1,5 +1,7 @@
 #include "support/Files.h"
 
+#include <atomic>
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -40,7 +42,9 @@ std::string readFile(const std::string &path, size_t limit) {
 }
 
 void writeFileAtomically(const std::string &path, const std::string &contents) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  // Unique per process and per call: two threads may write the same file (the compile cache does).
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
   std::FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw FileError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
   bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
