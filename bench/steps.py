@@ -317,12 +317,13 @@ def main():
         if args.scaling:
             print("scaling:", flush=True)
             report["scaling"] = scaling(args.gantry, args, work)
-            plot_scaling(report["scaling"], os.path.join(args.out, "scaling.png"))
-        if not args.quick:
+        if not args.quick:  # the numbers first: the plot needs matplotlib (bench/steps.sh installs it)
             for name, text in (("steps.md", f"Host: {host}\n\n" + table), ("steps.json", json.dumps(report, indent=1))):
                 with open(os.path.join(args.out, name + ".tmp"), "w") as f:
                     f.write(text)
                 os.replace(os.path.join(args.out, name + ".tmp"), os.path.join(args.out, name))
+        if args.scaling:
+            plot_scaling(report["scaling"], os.path.join(args.out, "scaling.png"))
         if mismatches:
             print(f"bench/steps.py: {mismatches} case(s) where Gantry and PyTorch do not compute the same step", file=sys.stderr)
             return 1
