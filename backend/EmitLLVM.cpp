@@ -451,6 +451,16 @@ class Emitter {
     }
   }
 
+  // A kernel's symbol says what it computes, for profilers (perf names JIT-free AOT objects' kernels, and the
+  // LLVM IR is readable): ENTRY.kN.OP[_OP...].SHAPE, e.g. gantry_entry.k7.matmul.128x128 or .k9.mul_add_relu.512x128.
+  std::string kernelName(const Step &step) const {
+    std::string ops;
+    for (size_t i = step.begin; i < step.end && ops.size() < 40; ++i) ops += (ops.empty() ? "" : "_") + std::string(ir::opName(f_.ops[i].kind));
+    std::string shape;
+    for (int64_t d : f_.type(f_.ops[step.end - 1].result).shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    return fmt::format("{}.k{}.{}.{}", entry_, kernels_.size(), ops, shape.empty() ? "scalar" : shape);
+  }
+
   // Each step (one op, or one fusion group) becomes a kernel: an LLVM function of its own taking the pointers it
   // touches, called from the entry function. Kernels are deduplicated by structure (ops, attributes, shapes, how
   // values flow between them and which are stored), so the K unrolled copies of D's update, which compute the
@@ -496,7 +506,7 @@ class Emitter {
     llvm::Function *kernel = kernels_[key];
     if (!kernel) {
       auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
-      kernel = llvm::Function::Create(type, llvm::Function::InternalLinkage, fmt::format("{}.k{}", entry_, kernels_.size()), module_);
+      kernel = llvm::Function::Create(type, llvm::Function::InternalLinkage, kernelName(step), module_);
       kernel->addFnAttr(llvm::Attribute::NoUnwind);
       kernel->addFnAttr(llvm::Attribute::NoInline);  // one copy, however many calls
       kernel->addFnAttr("prefer-vector-width", "512");

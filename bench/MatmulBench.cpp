@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backend/Jit.h"
@@ -16,13 +17,13 @@
 
 namespace {
 
-double gflops(int64_t m, int64_t k, int64_t n) {
+double gflops(int64_t m, int64_t k, int64_t n, bool ta = false, bool tb = false) {
   gantry::ir::Function f;
   f.name = "mm";
   gantry::ir::Builder b(f);
-  auto a = b.param("a", gantry::ir::TensorType::f32({m, k}), gantry::ir::ParamRole::Input);
-  auto w = b.param("w", gantry::ir::TensorType::f32({k, n}), gantry::ir::ParamRole::Input);
-  b.result("c", b.matmul(a, w));
+  auto a = b.param("a", gantry::ir::TensorType::f32(ta ? gantry::ir::Shape{k, m} : gantry::ir::Shape{m, k}), gantry::ir::ParamRole::Input);
+  auto w = b.param("w", gantry::ir::TensorType::f32(tb ? gantry::ir::Shape{n, k} : gantry::ir::Shape{k, n}), gantry::ir::ParamRole::Input);
+  b.result("c", b.matmul(a, w, ta, tb));
   auto compiled = gantry::backend::compile(f);
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
@@ -55,5 +56,23 @@ int main(int argc, char **argv) {
                                {"square", 512, 512, 512},  {"square", 1024, 1024, 1024},
                                {"ring8.G.l0", 512, 256, 128}, {"ring8.hidden", 512, 128, 128}, {"ring8.grad.w", 128, 512, 128},
                                {"wgan_gp.hidden", 256, 512, 512}};
+  if (argc > 2 && std::string(argv[2]) == "gradients") {
+    // The products a ring8 training step is made of, with the transposes autodiff gives them (A^T for weight
+    // gradients, a 1-column D head): `gantry-bench-matmul THREADS gradients`, Gantry only.
+    struct Grad {
+      const char *name;
+      int64_t m, k, n;
+      bool ta, tb;
+    };
+    for (const Grad &g : std::vector<Grad>{{"G.l0 weight grad (A^T)", 256, 512, 128, true, false},
+                                           {"G.l1 weight grad (A^T)", 128, 512, 128, true, false},
+                                           {"D head forward (n = 1)", 512, 128, 1, false, false},
+                                           {"D head weight grad (A^T, n = 1)", 128, 512, 1, true, false},
+                                           {"G output forward (n = 2)", 512, 128, 2, false, false},
+                                           {"D input weight grad (A^T, m = 2)", 2, 512, 128, true, false},
+                                           {"input grad (B^T)", 512, 128, 128, false, true}})
+      fmt::print("{:34} {:4} {:4} {:4} {:7.1f} GFLOP/s\n", g.name, g.m, g.k, g.n, gflops(g.m, g.k, g.n, g.ta, g.tb));
+    return 0;
+  }
   for (const Shape &s : shapes) fmt::print("{} {} {} {} {:.1f}\n", s.name, s.m, s.k, s.n, gflops(s.m, s.k, s.n));
 }

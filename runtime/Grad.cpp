@@ -65,7 +65,7 @@ ir::Module prepareGrad(ir::Module m, bool terms) {
     // The same objective at first order: its G gradient is the direct term.
     ir::Module first = m;
     first.attrs.set("unroll.order", ir::Symbol{"first"});
-    passes::runPipeline(first, passes::parsePipeline("penalty,unroll"), verify);
+    passes::runPipeline(first, passes::parsePipeline("penalty,unroll,cse"), verify);
     ir::Function direct = *first.find(spec.lossOf(spec.generator));
     direct.name = spec.lossOf(spec.generator) + ".direct";
     std::vector<ir::Value> wrt;
@@ -81,7 +81,7 @@ ir::Module prepareGrad(ir::Module m, bool terms) {
     for (size_t i = 0; i < grads.size(); ++i) b.result("grad." + names[i], grads[i]);
     m.functions.push_back(std::move(direct));
   }
-  passes::runPipeline(m, passes::parsePipeline("penalty,unroll,autodiff,(fold,algebraic,cse,dce)*,fuse"), verify);
+  passes::runPipeline(m, passes::parsePipeline(passes::kGradPipeline), verify);
   return m;
 }
 

@@ -103,7 +103,7 @@ class Trainer {
     } else if (opt_.terms) {
       say(fmt::format("note: {} is not unrolled: G's gradient has only its direct term, --terms shows nothing", name_));
     }
-    passes::runPipeline(m_, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
+    passes::runPipeline(m_, passes::parsePipeline(passes::kTrainingPipeline));
     const ir::Function &step = *m_.find("step");
     // G's sampler (and the 1-D critic picture) compile on a second thread while this one compiles the step.
     auto sampler = std::async(std::launch::async, [this] { return backend::compile(*m_.find(spec_.generator)); });

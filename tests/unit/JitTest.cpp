@@ -353,7 +353,7 @@ TEST_CASE("whole training steps: unrolled second order, penalties, n_critic", "[
                         Case{"dragan_ring8", {"train.batch=4"}}}) {
     std::string path = std::string(testsDir) + "/../examples/" + c.example + ".gan";
     ir::Module m = frontend::compile({path, readFile(path)}, c.sets);
-    passes::runPipeline(m, passes::parsePipeline("penalty,unroll,step,(fold,algebraic,cse,dce)*,fuse"));
+    passes::runPipeline(m, passes::parsePipeline(passes::kTrainingPipeline));
     const ir::Function &step = *m.find("step");
     // Mid-training state: Adam's second moments well above eps^2, so each update is a smooth function of the
     // gradient (at v = 0 the first Adam step is lr * sign(g), where f32 and f64 may round a tiny g apart).
