@@ -58,7 +58,8 @@ class Emitter {
     for (size_t i = 0; i < f_.ops.size(); ++i)
       if (f_.ops[i].kind == OpKind::Matmul) {
         MatmulDims d = dimsOf(f_.ops[i]);
-        packFloats[i] = {static_cast<size_t>(d.iBlocks * mr_ * d.k), static_cast<size_t>(d.jPanels * 2 * vl_ * d.k)};
+        if (!d.thin()) packFloats[i] = {static_cast<size_t>(d.iBlocks * mr_ * d.k), static_cast<size_t>(d.jPanels * 2 * vl_ * d.k)};
+        if (d.thinPacksB()) packFloats[i] = {0, static_cast<size_t>(d.k * d.n)};
       }
     MemoryPlan plan = planMemory(f_, packFloats);
     auto inArena = [&](size_t offset) { return b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(static_cast<int64_t>(offset))); };
@@ -274,6 +275,11 @@ class Emitter {
     int64_t m, n, k, iBlocks, jPanels;
     bool ta, tb;
     int64_t lda, ldb;  // row lengths of A and B as stored
+    // A product with at most 4 columns or 2 rows (a 1-unit head, a 2-D input layer and their gradients) would
+    // fill a fraction of the MR x 2-vector register tile: it takes matmulThin instead, with no packing.
+    bool thin() const { return n <= 4 || m <= 2; }
+    // A thin product of dot products whose op(B) columns are strided copies them contiguous first (k x n floats).
+    bool thinPacksB() const { return thin() && !ta && !tb && n > 1 && n <= 4; }
   };
 
   MatmulDims dimsOf(const ir::Op &op) const {
@@ -298,6 +304,7 @@ class Emitter {
   // skipped, columns past N are masked.
   void matmul(const ir::Op &op) {
     const MatmulDims d = dimsOf(op);
+    if (d.thin()) return matmulThin(op, d);
     const int64_t nr = 2 * vl_;
     Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
     Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
@@ -380,6 +387,81 @@ class Emitter {
         storeTile(C, d, panel, blk, next, tailCols);
       });
     });
+  }
+
+  // Thin products as plain loop nests for the loop vectorizer, the innermost loop always over a contiguous
+  // dimension: a dot product over k where op(A)'s rows and op(B)'s columns are contiguous, otherwise an axpy
+  // (C's row or column updated by a multiple of a contiguous row of A or B). Accumulations may be reassociated,
+  // as in the tiled kernel.
+  void matmulThin(const ir::Op &op, const MatmulDims &d) {
+    Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
+    auto opA = [&](Value *i, Value *p) { return load(A, d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), i) : b_.CreateAdd(b_.CreateMul(i, i64(d.lda)), p)); };
+    auto opB = [&](Value *p, Value *j) { return load(B, d.tb ? b_.CreateAdd(b_.CreateMul(j, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), j)); };
+    auto cAt = [&](Value *i, Value *j) { return b_.CreateAdd(b_.CreateMul(i, i64(d.n)), j); };
+    llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
+    acc.setAllowReassoc(true);
+    if (!d.ta && (d.tb || d.n <= 4)) {
+      // C(i, j) = sum_p A(i, p) B(p, j): one reduction per element of C, over contiguous rows of A and columns
+      // of op(B) (a few strided columns are first copied to B^T).
+      std::function<Value *(Value *, Value *)> column = opB;
+      if (d.thinPacksB()) {
+        Value *bt = packB_.at(op.result.id);
+        loop(d.k, [&](Value *p) { loop(d.n, [&](Value *j) { store(opB(p, j), bt, b_.CreateAdd(b_.CreateMul(j, i64(d.k)), p)); }); });
+        column = [&, bt](Value *p, Value *j) { return load(bt, b_.CreateAdd(b_.CreateMul(j, i64(d.k)), p)); };
+      }
+      loop(d.m, [&](Value *i) {
+        loop(d.n, [&](Value *j) {
+          Value *sum = sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), column(p, j)); });
+          store(sum, C, cAt(i, j));
+        });
+      });
+    } else if (d.m <= 2 && !d.tb) {
+      // C(i, :) += A(i, p) B(p, :): rows of B are contiguous.
+      fill(C, d.m * d.n, 0.0);
+      loop(d.m, [&](Value *i) {
+        loop(d.k, [&](Value *p) {
+          Value *a = opA(i, p);
+          loop(d.n, [&](Value *j) { store(b_.CreateFAdd(load(C, cAt(i, j)), b_.CreateFMul(a, opB(p, j))), C, cAt(i, j)); });
+        });
+      });
+    } else if (d.m <= 2) {
+      // C(i, j) = sum_p A(i, p) B(j, p): rows of B (stored transposed) are contiguous.
+      loop(d.m, [&](Value *i) {
+        loop(d.n, [&](Value *j) { store(sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), opB(p, j)); }), C, cAt(i, j)); });
+      });
+    } else {
+      // A transposed, few columns: C(:, j) += A(p, :) B(p, j), A's stored rows contiguous.
+      fill(C, d.m * d.n, 0.0);
+      loop(d.k, [&](Value *p) {
+        loop(d.n, [&](Value *j) {
+          Value *bv = opB(p, j);
+          loop(d.m, [&](Value *i) { store(b_.CreateFAdd(load(C, cAt(i, j)), b_.CreateFMul(opA(i, p), bv)), C, cAt(i, j)); });
+        });
+      });
+    }
+  }
+
+  // sum_{p < n} term(p) as a loop carrying the sum in a phi; `flags` (with reassoc) let the vectorizer split it.
+  Value *sumLoop(int64_t n, llvm::FastMathFlags flags, const std::function<Value *(Value *)> &term) {
+    llvm::FastMathFlags saved = b_.getFastMathFlags();
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *body = llvm::BasicBlock::Create(ctx_, "sum", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "sum.done", fn_);
+    b_.CreateBr(body);
+    b_.SetInsertPoint(body);
+    llvm::PHINode *p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
+    llvm::PHINode *sum = b_.CreatePHI(f32(), 2, "sum");
+    p->addIncoming(i64(0), pre);
+    sum->addIncoming(fc(0.0), pre);
+    b_.setFastMathFlags(flags);
+    Value *next = b_.CreateFAdd(sum, term(p));
+    b_.setFastMathFlags(saved);
+    Value *pNext = b_.CreateAdd(p, i64(1), "", true, true);
+    p->addIncoming(pNext, b_.GetInsertBlock());
+    sum->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateCondBr(b_.CreateICmpSLT(pNext, i64(n)), body, exit);
+    b_.SetInsertPoint(exit);
+    return next;
   }
 
   // Stores an MR x NR tile of C: rows past M skipped, the last panel's columns past N masked off.

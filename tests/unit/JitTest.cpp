@@ -199,6 +199,17 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
         check(oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}}), 1e-5, 1e-5 * 2 * static_cast<double>(k));
       }
   }
+  // Thin products (at most 4 columns or 2 rows) take their own loop nests: every shape class and transpose, with
+  // contractions that do and do not fill whole vectors.
+  for (int64_t k : {1, 7, 17, 129, 512})
+    for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{37, 1}, {37, 2}, {19, 3}, {33, 4}, {1, 40}, {2, 129}, {2, 2}, {1, 1}})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          INFO("thin m = " << m << ", n = " << n << ", k = " << k << ", ta = " << ta << ", tb = " << tb);
+          auto t = [](ir::Shape s) { return TensorType::f32(std::move(s)); };
+          TensorType a = ta ? t({k, m}) : t({m, k}), bt = tb ? t({n, k}) : t({k, n});
+          check(oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}}), 1e-5, 1e-5 * 2 * static_cast<double>(k));
+        }
   // A dense constant that does not fill whole vectors.
   std::vector<double> values(37);
   for (size_t i = 0; i < values.size(); ++i) values[i] = 0.5 * static_cast<double>(i) - 3;
