@@ -101,8 +101,29 @@ class Emitter {
     return b_.CreateLoad(llvm::PointerType::getUnqual(ctx_), slot, "buf" + std::to_string(i));
   }
   Value *at(Value *base, Value *offset) { return b_.CreateInBoundsGEP(f32(), base, offset); }
-  Value *load(Value *base, Value *offset) { return b_.CreateLoad(f32(), at(base, offset)); }
-  void store(Value *v, Value *base, Value *offset) { b_.CreateStore(v, at(base, offset)); }
+  Value *load(Value *base, Value *offset) {
+    llvm::LoadInst *l = b_.CreateLoad(f32(), at(base, offset));
+    if (accessGroup_) l->setMetadata(llvm::LLVMContext::MD_access_group, accessGroup_);
+    return l;
+  }
+  void store(Value *v, Value *base, Value *offset) {
+    llvm::StoreInst *s = b_.CreateStore(v, at(base, offset));
+    if (accessGroup_) s->setMetadata(llvm::LLVMContext::MD_access_group, accessGroup_);
+  }
+
+  // Emits `body` with its memory accesses in one access group and marks the innermost loop it creates as
+  // llvm.loop.parallel_accesses: no iteration of that loop depends on another through memory. True of every
+  // elementwise loop and of a fused nest whose innermost dimension is not reduced: each iteration touches its own
+  // elements, and an output that overwrites an input in place does so at the same index (backend/MemoryPlan.h).
+  // Without it the vectorizer needs a runtime overlap check per pair of pointers and gives up on fused groups
+  // with many of them (they ran scalar).
+  void independentInnermost(const std::function<void()> &body) {
+    accessGroup_ = llvm::MDNode::getDistinct(ctx_, {});
+    markInnermost_ = true;
+    body();
+    accessGroup_ = nullptr;
+    markInnermost_ = false;
+  }
   Value *ptrOf(ir::Value v) { return storage_[v.id]; }
   Value *call(llvm::Intrinsic::ID id, std::initializer_list<Value *> args) {
     llvm::Function *decl = llvm::Intrinsic::getDeclaration(module_, id, {f32()});
@@ -124,7 +145,16 @@ class Emitter {
     body(i);
     Value *next = b_.CreateAdd(i, i64(1), "", true, true);
     i->addIncoming(next, b_.GetInsertBlock());
-    b_.CreateCondBr(b_.CreateICmpSLT(next, last), header, exit);
+    llvm::BranchInst *latch = b_.CreateCondBr(b_.CreateICmpSLT(next, last), header, exit);
+    if (markInnermost_ && accessGroup_) {
+      // The first latch completed inside independentInnermost is the innermost loop's.
+      llvm::MDNode *parallel = llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.parallel_accesses"), accessGroup_});
+      llvm::TempMDTuple self = llvm::MDNode::getTemporary(ctx_, {});
+      llvm::MDNode *loopId = llvm::MDNode::get(ctx_, {self.get(), parallel});
+      loopId->replaceOperandWith(0, loopId);
+      latch->setMetadata(llvm::LLVMContext::MD_loop, loopId);
+      markInnermost_ = false;
+    }
     b_.SetInsertPoint(exit);
   }
 
@@ -234,10 +264,12 @@ class Emitter {
     for (ir::Value v : op.operands) ptrs.push_back(ptrOf(v));
     ptrs.push_back(ptrOf(op.result));
     auto body = [&](Value *first, Value *last, const std::vector<Value *> &p) {
-      loopRange(first, last, [&](Value *i) {
-        std::vector<Value *> x;
-        for (size_t k = 0; k + 1 < p.size(); ++k) x.push_back(load(p[k], i));
-        store(scalar(op, x), p.back(), i);
+      independentInnermost([&] {
+        loopRange(first, last, [&](Value *i) {
+          std::vector<Value *> x;
+          for (size_t k = 0; k + 1 < p.size(); ++k) x.push_back(load(p[k], i));
+          store(scalar(op, x), p.back(), i);
+        });
       });
     };
     // Small loops are not worth waking threads for; large ones split in chunks of whole cache lines.
@@ -661,7 +693,18 @@ class Emitter {
       fill(storage_[last.result.id], f_.type(last.result).numElements(),
            last.kind == OpKind::ReduceMax ? -std::numeric_limits<double>::infinity() : 0.0);
     const ir::Shape strides = ir::stridesOf(shape);
+    // The innermost dimension's iterations are independent unless the closing reduction sums over it.
+    bool innermostReduced = false;
+    if (reduces) {
+      const std::vector<int64_t> &axes = last.attrs.getInts("axes");
+      innermostReduced = scalarDomain || std::find(axes.begin(), axes.end(), static_cast<int64_t>(shape.size()) - 1) != axes.end();
+    }
+    std::function<void(Value *, Value *, const std::vector<Value *> &)> nestBody;  // the loop nest, defined below
     auto body = [&](Value *first, Value *end, const std::vector<Value *> &p) {
+      if (innermostReduced) return nestBody(first, end, p);
+      independentInnermost([&] { nestBody(first, end, p); });
+    };
+    nestBody = [&](Value *first, Value *end, const std::vector<Value *> &p) {
       loopRange(first, end, [&](Value *outer) {
         ir::Shape inner(shape.begin() + 1, shape.end());
         nest(inner, [&](const std::vector<Value *> &rest) {
@@ -805,7 +848,9 @@ class Emitter {
   const int64_t vl_;  // f32 lanes per vector register
   const int64_t mr_;  // rows of C per register tile
   const bool parallel_;  // split large kernels across threads
-  std::map<uint32_t, Value *> packA_, packB_;  // per matmul result: its packing buffers in the arena
+  std::map<uint32_t, Value *> packA_, packB_;
+  llvm::MDNode *accessGroup_ = nullptr;  // see independentInnermost
+  bool markInnermost_ = false;  // per matmul result: its packing buffers in the arena
   std::map<std::string, llvm::Function *> kernels_;  // by structural key (emitStep)
   Value *argArray_ = nullptr;                         // the kernels' pointer array in the entry function
   size_t argSlots_ = 0;
