@@ -307,11 +307,12 @@ class Emitter {
     int64_t m, n, k, iBlocks, jPanels;
     bool ta, tb;
     int64_t lda, ldb;  // row lengths of A and B as stored
-    // A product with at most 4 columns or 2 rows (a 1-unit head, a 2-D input layer and their gradients) would
-    // fill a fraction of the MR x 2-vector register tile: it takes matmulThin instead, with no packing.
-    bool thin() const { return n <= 4 || m <= 2; }
+    // A product with at most 4 columns, 2 rows or a contraction of at most 4 (a 1-unit head, a 2-D input layer
+    // and their gradients) would fill a fraction of the MR x 2-vector register tile, or spend its time packing:
+    // it takes matmulThin instead, with no packing.
+    bool thin() const { return n <= 4 || m <= 2 || k <= 4; }
     // A thin product of dot products whose op(B) columns are strided copies them contiguous first (k x n floats).
-    bool thinPacksB() const { return thin() && !ta && !tb && n > 1 && n <= 4; }
+    bool thinPacksB() const { return thin() && k > 4 && !ta && !tb && n > 1 && n <= 4; }
   };
 
   MatmulDims dimsOf(const ir::Op &op) const {
@@ -432,7 +433,21 @@ class Emitter {
     auto cAt = [&](Value *i, Value *j) { return b_.CreateAdd(b_.CreateMul(i, i64(d.n)), j); };
     llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
     acc.setAllowReassoc(true);
-    if (!d.ta && (d.tb || d.n <= 4)) {
+    if (d.k <= 4) {
+      // A short contraction (an outer product for k = 1): C(i, j) = sum over the k terms, written out, the loop
+      // over j innermost (contiguous in C, and in op(B) unless B is transposed with k > 1).
+      loop(d.m, [&](Value *i) {
+        std::vector<Value *> a;
+        for (int64_t p = 0; p < d.k; ++p) a.push_back(opA(i, i64(p)));
+        independentInnermost([&] {
+          loop(d.n, [&](Value *j) {
+            Value *sum = b_.CreateFMul(a[0], opB(i64(0), j));
+            for (int64_t p = 1; p < d.k; ++p) sum = b_.CreateFAdd(sum, b_.CreateFMul(a[static_cast<size_t>(p)], opB(i64(p), j)));
+            store(sum, C, cAt(i, j));
+          });
+        });
+      });
+    } else if (!d.ta && (d.tb || d.n <= 4)) {
       // C(i, j) = sum_p A(i, p) B(p, j): one reduction per element of C, over contiguous rows of A and columns
       // of op(B) (a few strided columns are first copied to B^T).
       std::function<Value *(Value *, Value *)> column = opB;

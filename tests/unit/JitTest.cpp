@@ -199,10 +199,10 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
         check(oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}}), 1e-5, 1e-5 * 2 * static_cast<double>(k));
       }
   }
-  // Thin products (at most 4 columns or 2 rows) take their own loop nests: every shape class and transpose, with
-  // contractions that do and do not fill whole vectors.
-  for (int64_t k : {1, 7, 17, 129, 512})
-    for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{37, 1}, {37, 2}, {19, 3}, {33, 4}, {1, 40}, {2, 129}, {2, 2}, {1, 1}})
+  // Thin products (at most 4 columns, 2 rows or a contraction of 4) take their own loop nests: every shape class
+  // and transpose, with contractions that do and do not fill whole vectors.
+  for (int64_t k : {1, 2, 3, 4, 7, 17, 129, 512})
+    for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{37, 1}, {37, 2}, {19, 3}, {33, 4}, {1, 40}, {2, 129}, {2, 2}, {1, 1}, {37, 40}, {64, 129}})
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
           INFO("thin m = " << m << ", n = " << n << ", k = " << k << ", ta = " << ta << ", tb = " << tb);
