@@ -17,6 +17,12 @@ namespace gantry::runtime::detail {
 constexpr int kLanes = 16;
 constexpr int kNormalsPerGroup = 4 * kLanes;
 
+// Philox4x32-10 of blocks firstBlock .. firstBlock + 15: word w of block firstBlock + l in cw[l], in 64-bit lanes.
+// philoxLanes picks the AVX-512 version when the CPU has it; both are here so the tests can compare them.
+void philoxLanes(const RandomKey &key, uint64_t firstBlock, uint64_t *c0, uint64_t *c1, uint64_t *c2, uint64_t *c3);
+void philoxPortable(const RandomKey &key, uint64_t firstBlock, uint64_t *c0, uint64_t *c1, uint64_t *c2, uint64_t *c3);
+void philoxAvx512(const RandomKey &key, uint64_t firstBlock, uint64_t *c0, uint64_t *c1, uint64_t *c2, uint64_t *c3);  // needs AVX-512F
+
 // Elements [64 g, 64 g + 64) of the normal draw `key`, g = firstBlock / 16, scaled to (mean, std), into out[64].
 void normalGroup(const RandomKey &key, uint64_t firstBlock, float mean, float std, float *out);
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "runtime/NormalKernel.h"
 #include "runtime/Random.h"
 
 using namespace gantry::runtime;
@@ -111,4 +112,23 @@ TEST_CASE("normal draws are Box-Muller of the Philox words, to f32 accuracy", "[
     INFO("size " << size);
     CHECK(worst < 1e-6);  // a few f32 ulps of the radius
   }
+}
+
+TEST_CASE("the vectorized Philox kernels give the reference function's words", "[random]") {
+  using namespace gantry::runtime::detail;
+  for (RandomKey key : {RandomKey{0, 0, 0}, RandomKey{0xfedcba9876543210ull, 0x123456789abcdefull, 0xffffffffu}, RandomKey{7, 3, 2}})
+    for (uint64_t first : {uint64_t{0}, uint64_t{16}, uint64_t{0xfffffff0u}}) {
+      uint64_t c[4][kLanes];
+      std::vector<void (*)(const RandomKey &, uint64_t, uint64_t *, uint64_t *, uint64_t *, uint64_t *)> kernels = {philoxPortable};
+      if (__builtin_cpu_supports("avx512f")) kernels.push_back(philoxAvx512);
+      for (auto kernel : kernels) {
+        kernel(key, first, c[0], c[1], c[2], c[3]);
+        for (int l = 0; l < kLanes; ++l) {
+          const uint64_t block = first + static_cast<uint64_t>(l);
+          PhiloxCounter want = philox4x32_10({static_cast<uint32_t>(block), static_cast<uint32_t>(key.step), static_cast<uint32_t>(key.step >> 32), key.stream},
+                                             {static_cast<uint32_t>(key.seed), static_cast<uint32_t>(key.seed >> 32)});
+          for (int w = 0; w < 4; ++w) CHECK(c[w][l] == want[static_cast<size_t>(w)]);
+        }
+      }
+    }
 }
