@@ -3,6 +3,7 @@
 // tracker, so destroying it frees its code.
 #include "backend/Jit.h"
 
+#include <link.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -140,6 +142,56 @@ std::string objectCode(llvm::Module &m, llvm::TargetMachine &tm) {
     throw std::runtime_error("the target cannot emit object files");
   pm.run(m);
   return std::string(buffer.begin(), buffer.end());
+}
+
+// The GNU build ID of the binary this code is linked into (hex), or "" when it has none. Every rebuild of
+// Gantry changes it, so a cache key that includes it can stand for Gantry's code generation itself.
+std::string buildId() {
+  static const std::string id = [] {
+    struct Search {
+      uintptr_t address;
+      std::string found;
+    } search{reinterpret_cast<uintptr_t>(&buildId), {}};
+    dl_iterate_phdr(
+        [](dl_phdr_info *info, size_t, void *data) -> int {
+          auto &s = *static_cast<Search *>(data);
+          bool contains = false;
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+            const uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+            contains = contains || (ph.p_type == PT_LOAD && s.address >= start && s.address < start + ph.p_memsz);
+          }
+          if (!contains) return 0;
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+            if (ph.p_type != PT_NOTE) continue;
+            const auto *p = reinterpret_cast<const unsigned char *>(info->dlpi_addr + ph.p_vaddr), *end = p + ph.p_memsz;
+            while (p + sizeof(ElfW(Nhdr)) <= end) {
+              const auto *note = reinterpret_cast<const ElfW(Nhdr) *>(p);
+              const unsigned char *name = p + sizeof(ElfW(Nhdr)), *desc = name + ((note->n_namesz + 3) & ~3u);
+              if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0 && desc + note->n_descsz <= end) {
+                for (size_t b = 0; b < note->n_descsz; ++b) s.found += fmt::format("{:02x}", desc[b]);
+                return 1;
+              }
+              p = desc + ((note->n_descsz + 3) & ~3u);
+            }
+          }
+          return 1;
+        },
+        &search);
+    return search.found;
+  }();
+  return id;
+}
+
+// A key that needs no code generation, for a cache hit that skips it: the function's Gantry IR text, the build
+// of Gantry (standing for its code generation), the vector width and threading it emits for, LLVM and the CPU.
+// Empty when the binary has no build ID: then only cacheKey (the emitted LLVM IR) is safe.
+std::string quickCacheKey(const ir::Function &f, const CodegenTarget &target, llvm::TargetMachine &tm) {
+  if (buildId().empty()) return {};
+  return fmt::format("gantry {} build {} / width {} parallel {} / LLVM {} O2 / {} {} {}\n{}", GANTRY_VERSION, buildId(), target.vectorWidth,
+                     target.parallel, LLVM_VERSION_STRING, tm.getTargetTriple().str(), tm.getTargetCPU().str(),
+                     tm.getTargetFeatureString().str(), ir::print(f));
 }
 
 // Everything the machine code depends on: the emitted (unoptimised) LLVM IR — so any change to the IR, the
@@ -309,19 +361,30 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   // while it compiles the step); only loading into the shared JIT takes the lock.
   std::unique_ptr<llvm::TargetMachine> ownTm = hostTargetMachine(true);
   llvm::TargetMachine &tm = *ownTm;
-  llvm::LLVMContext ctx;
-  EmittedModule emitted = emitFunction(f, ctx, kEntry, hostCodegenTarget(true));
-  checkMemory(f, emitted.arenaFloats);
-  emitted.module->setDataLayout(tm.createDataLayout());
-  emitted.module->setTargetTriple(tm.getTargetTriple().str());
-  const std::string key = cacheKey(*emitted.module, tm);
   CompileCache cache(options.useCache ? (options.cacheDirectory.empty() ? CompileCache::defaultDirectory() : options.cacheDirectory) : "");
-  std::optional<CachedObject> entry = cache.load(key);
+  const CodegenTarget target = hostCodegenTarget(true);
+  // A hit on the quick key skips code generation altogether (a cached unrolled step loads in a few ms instead of
+  // ~30); otherwise emit, and key on the emitted LLVM IR when the binary has no build ID.
+  const std::string quickKey = options.useCache ? quickCacheKey(f, target, tm) : std::string();
+  std::optional<CachedObject> entry;
+  if (!quickKey.empty()) entry = cache.load(quickKey);
   impl->fromCache = entry.has_value();
   if (!entry) {
-    optimize(*emitted.module, tm);
-    entry = CachedObject{objectCode(*emitted.module, tm), emitted.arenaFloats};
-    cache.store(key, *entry);
+    llvm::LLVMContext ctx;
+    EmittedModule emitted = emitFunction(f, ctx, kEntry, target);
+    checkMemory(f, emitted.arenaFloats);
+    emitted.module->setDataLayout(tm.createDataLayout());
+    emitted.module->setTargetTriple(tm.getTargetTriple().str());
+    const std::string key = quickKey.empty() ? cacheKey(*emitted.module, tm) : quickKey;
+    if (quickKey.empty()) entry = cache.load(key);
+    impl->fromCache = entry.has_value();
+    if (!entry) {
+      optimize(*emitted.module, tm);
+      entry = CachedObject{objectCode(*emitted.module, tm), emitted.arenaFloats};
+      cache.store(key, *entry);
+    }
+  } else {
+    checkMemory(f, entry->arenaFloats);
   }
   impl->arenaFloats = std::max<size_t>(entry->arenaFloats, 1);
   // 64-byte aligned, as the plan's offsets assume (one cache line, one zmm register).
