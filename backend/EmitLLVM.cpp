@@ -22,7 +22,8 @@ namespace {
 using llvm::Value;
 using ir::OpKind;
 
-constexpr int64_t kParallelElements = 1 << 16;  // elementwise loops at least this long are split across threads
+constexpr int64_t kParallelElements = 1 << 17;  // elementwise loops at least this long are split across threads
+// (2^16 made the unrolled ring8 steps, hundreds of 64K-element kernels, slower on two threads than on one)
 constexpr int64_t kParallelMacs = 1 << 22;      // and matmuls with at least this many multiply-adds
 
 class Emitter {

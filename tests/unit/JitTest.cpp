@@ -294,7 +294,7 @@ TEST_CASE("results are bit-identical for every thread count", "[jit][threads]") 
   REQUIRE(testsDir != nullptr);
   std::string path = std::string(testsDir) + "/../examples/custom_penalty_ring8.gan";
   // A batch large enough that matmuls and elementwise loops are split.
-  ir::Module m = frontend::compile({path, readFile(path)}, {"train.batch=1024"});
+  ir::Module m = frontend::compile({path, readFile(path)}, {"train.batch=2048"});
   passes::runPipeline(m, passes::parsePipeline("default"));
   const ir::Function &f = *m.find("D.loss");
   std::vector<ir::Tensor> args = runtime::sampleArguments(f, 9);
