@@ -389,35 +389,21 @@ class Emitter {
       loopRange(first, last, [&](Value *tile) {
         Value *panel = b_.CreateUDiv(tile, i64(d.iBlocks));
         Value *blk = b_.CreateURem(tile, i64(d.iBlocks));
-        // The K loop carries the accumulators as phis.
-        llvm::BasicBlock *pre = b_.GetInsertBlock();
-        auto *body = llvm::BasicBlock::Create(ctx_, "kernel", fn_);
-        auto *after = llvm::BasicBlock::Create(ctx_, "kernel.done", fn_);
-        b_.CreateBr(body);
-        b_.SetInsertPoint(body);
-        llvm::PHINode *p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
-        p->addIncoming(i64(0), pre);
-        std::vector<llvm::PHINode *> acc;
-        for (int64_t i = 0; i < 2 * mr_; ++i) {
-          acc.push_back(b_.CreatePHI(vec, 2, "acc"));
-          acc.back()->addIncoming(llvm::Constant::getNullValue(vec), pre);
-        }
-        Value *bBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr));
-        Value *b0 = b_.CreateAlignedLoad(vec, at(pb, bBase), llvm::Align(4));
-        Value *b1 = b_.CreateAlignedLoad(vec, at(pb, b_.CreateAdd(bBase, i64(vl_))), llvm::Align(4));
-        Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_));
-        std::vector<Value *> next;
-        for (int64_t r = 0; r < mr_; ++r) {
-          Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), load(pa, b_.CreateAdd(aBase, i64(r))));
-          next.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
-          next.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
-        }
-        Value *pNext = b_.CreateAdd(p, i64(1), "", true, true);
-        llvm::BasicBlock *latch = b_.GetInsertBlock();
-        p->addIncoming(pNext, latch);
-        for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], latch);
-        b_.CreateCondBr(b_.CreateICmpSLT(pNext, i64(d.k)), body, after);
-        b_.SetInsertPoint(after);
+        // The K loop carries the accumulators in registers.
+        std::vector<Value *> zeros(static_cast<size_t>(2 * mr_), llvm::Constant::getNullValue(vec));
+        std::vector<Value *> next = carriedLoop(d.k, zeros, [&](Value *p, const std::vector<Value *> &acc) {
+          Value *bBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr));
+          Value *b0 = b_.CreateAlignedLoad(vec, at(pb, bBase), llvm::Align(4));
+          Value *b1 = b_.CreateAlignedLoad(vec, at(pb, b_.CreateAdd(bBase, i64(vl_))), llvm::Align(4));
+          Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_));
+          std::vector<Value *> updated;
+          for (int64_t r = 0; r < mr_; ++r) {
+            Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), load(pa, b_.CreateAdd(aBase, i64(r))));
+            updated.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
+            updated.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
+          }
+          return updated;
+        });
         storeTile(C, d, panel, blk, next, tailCols);
       });
     });
@@ -489,24 +475,40 @@ class Emitter {
     }
   }
 
-  // sum_{p < n} term(p) as a loop carrying the sum in a phi; `flags` (with reassoc) let the vectorizer split it.
+  // sum_{p < n} term(p), the sum carried in a register; `flags` (with reassoc) let the vectorizer split it.
   Value *sumLoop(int64_t n, llvm::FastMathFlags flags, const std::function<Value *(Value *)> &term) {
-    llvm::FastMathFlags saved = b_.getFastMathFlags();
+    return carriedLoop(n, {fc(0.0)}, [&](Value *p, const std::vector<Value *> &sum) {
+      llvm::FastMathFlags saved = b_.getFastMathFlags();
+      b_.setFastMathFlags(flags);
+      Value *next = b_.CreateFAdd(sum[0], term(p));
+      b_.setFastMathFlags(saved);
+      return std::vector<Value *>{next};
+    })[0];
+  }
+
+  // for (p = 0; p < n; ++p) values = step(p, values), n >= 1, the values carried in phis (registers) from
+  // `initial`; returns their final values.
+  std::vector<Value *> carriedLoop(int64_t n, const std::vector<Value *> &initial,
+                                   const std::function<std::vector<Value *>(Value *, const std::vector<Value *> &)> &step) {
     llvm::BasicBlock *pre = b_.GetInsertBlock();
-    auto *body = llvm::BasicBlock::Create(ctx_, "sum", fn_);
-    auto *exit = llvm::BasicBlock::Create(ctx_, "sum.done", fn_);
+    auto *body = llvm::BasicBlock::Create(ctx_, "carried", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "carried.done", fn_);
     b_.CreateBr(body);
     b_.SetInsertPoint(body);
     llvm::PHINode *p = b_.CreatePHI(b_.getInt64Ty(), 2, "p");
-    llvm::PHINode *sum = b_.CreatePHI(f32(), 2, "sum");
     p->addIncoming(i64(0), pre);
-    sum->addIncoming(fc(0.0), pre);
-    b_.setFastMathFlags(flags);
-    Value *next = b_.CreateFAdd(sum, term(p));
-    b_.setFastMathFlags(saved);
+    std::vector<llvm::PHINode *> phis;
+    std::vector<Value *> carried;
+    for (Value *v : initial) {
+      phis.push_back(b_.CreatePHI(v->getType(), 2));
+      phis.back()->addIncoming(v, pre);
+      carried.push_back(phis.back());
+    }
+    std::vector<Value *> next = step(p, carried);
     Value *pNext = b_.CreateAdd(p, i64(1), "", true, true);
-    p->addIncoming(pNext, b_.GetInsertBlock());
-    sum->addIncoming(next, b_.GetInsertBlock());
+    llvm::BasicBlock *latch = b_.GetInsertBlock();
+    p->addIncoming(pNext, latch);
+    for (size_t i = 0; i < phis.size(); ++i) phis[i]->addIncoming(next[i], latch);
     b_.CreateCondBr(b_.CreateICmpSLT(pNext, i64(n)), body, exit);
     b_.SetInsertPoint(exit);
     return next;
