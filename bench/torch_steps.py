@@ -245,14 +245,14 @@ def check_case(spec, params_file, state_file, batch_file, out_file):
     draws = {k: v for k, v in arrays.items() if k.startswith("penalty.")}
     loss_d = case.d_loss(d, x, case.G(g, z).detach(), draws)
     grad_d = torch.autograd.grad(loss_d, d_flat)
+    names = lambda net_name, n: [f"{net_name}.l{i}.{w}" for i in range(n) for w in ("weight", "bias")]
     adam = None
     if case.unroll:
-        keys = [f"D.l{i}.{w}" for i in range(len(d)) for w in ("weight", "bias")]
+        keys = names("D", len(d))
         adam = {"m": [state[k + ".m"] for k in keys], "v": [state[k + ".v"] for k in keys], "t": float(state["D.adam.t"])}
     loss_g = case.g_objective(g, d, adam, x, z, draws)
     grad_g = torch.autograd.grad(loss_g, g_flat)
     out = {"loss.D": loss_d.detach().numpy(), "loss.G": loss_g.detach().numpy()}
-    names = lambda net_name, n: [f"{net_name}.l{i}.{w}" for i in range(n) for w in ("weight", "bias")]
     for name, gr in zip(names("D", len(d)), grad_d):
         out["grad." + name] = gr.numpy()
     for name, gr in zip(names("G", len(g)), grad_g):

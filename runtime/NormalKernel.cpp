@@ -8,9 +8,6 @@
 namespace gantry::runtime::detail {
 namespace {
 
-constexpr uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57;     // Philox round multipliers
-constexpr uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;   // key schedule (as in Random.cpp)
-
 // log(x) for x in [2^-24, 1] (Cephes logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), a degree-9 polynomial in
 // m - 1; about 1 ulp).
 inline float logUnit(float x) {
@@ -67,11 +64,11 @@ void philoxPortable(const RandomKey &key, uint64_t firstBlock, uint64_t *c0, uin
   uint64_t k0 = key.seed & kLow, k1 = key.seed >> 32;
   for (int round = 0; round < 10; ++round) {
     if (round > 0) {
-      k0 = (k0 + kWeyl0) & kLow;
-      k1 = (k1 + kWeyl1) & kLow;
+      k0 = (k0 + kPhiloxWeyl0) & kLow;
+      k1 = (k1 + kPhiloxWeyl1) & kLow;
     }
     for (int l = 0; l < kLanes; ++l) {
-      const uint64_t p0 = c0[l] * kMul0, p1 = c2[l] * kMul1;
+      const uint64_t p0 = c0[l] * kPhiloxMul0, p1 = c2[l] * kPhiloxMul1;
       const uint64_t n0 = (p1 >> 32) ^ c1[l] ^ k0, n2 = (p0 >> 32) ^ c3[l] ^ k1;
       c1[l] = p1 & kLow;
       c3[l] = p0 & kLow;
@@ -88,7 +85,7 @@ void philoxPortable(const RandomKey &key, uint64_t firstBlock, uint64_t *c0, uin
 // the words are identical to the portable version's (tests/unit/RandomTest.cpp checks against philox4x32_10).
 __attribute__((target("avx512f"))) void philoxAvx512(const RandomKey &key, uint64_t firstBlock, uint64_t *c0, uint64_t *c1,
                                                      uint64_t *c2, uint64_t *c3) {
-  const __m512i low = _mm512_set1_epi64(0xffffffff), mul0 = _mm512_set1_epi64(kMul0), mul1 = _mm512_set1_epi64(kMul1);
+  const __m512i low = _mm512_set1_epi64(0xffffffff), mul0 = _mm512_set1_epi64(kPhiloxMul0), mul1 = _mm512_set1_epi64(kPhiloxMul1);
   __m512i x0[2], x1[2], x2[2], x3[2];
   for (int h = 0; h < 2; ++h) {
     const uint64_t b = firstBlock + 8 * static_cast<uint64_t>(h);
@@ -100,8 +97,8 @@ __attribute__((target("avx512f"))) void philoxAvx512(const RandomKey &key, uint6
   uint64_t k0 = key.seed & 0xffffffffu, k1 = key.seed >> 32;
   for (int round = 0; round < 10; ++round) {
     if (round > 0) {
-      k0 = (k0 + kWeyl0) & 0xffffffffu;
-      k1 = (k1 + kWeyl1) & 0xffffffffu;
+      k0 = (k0 + kPhiloxWeyl0) & 0xffffffffu;
+      k1 = (k1 + kPhiloxWeyl1) & 0xffffffffu;
     }
     const __m512i vk0 = _mm512_set1_epi64(static_cast<long long>(k0)), vk1 = _mm512_set1_epi64(static_cast<long long>(k1));
     for (int h = 0; h < 2; ++h) {

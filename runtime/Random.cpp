@@ -4,15 +4,11 @@
 #include "runtime/NormalKernel.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <numbers>
 
 namespace gantry::runtime {
 namespace {
-
-constexpr uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57;     // round multipliers
-constexpr uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;   // key schedule: golden ratio, sqrt(3) - 1
 
 void mulhilo(uint32_t a, uint32_t b, uint32_t &hi, uint32_t &lo) {
   uint64_t p = static_cast<uint64_t>(a) * b;
@@ -37,12 +33,12 @@ double unit(uint32_t word) { return (word >> 8) * kTwoToMinus24; }              
 PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKey k) {
   for (int round = 0; round < 10; ++round) {
     if (round > 0) {
-      k[0] += kWeyl0;
-      k[1] += kWeyl1;
+      k[0] += kPhiloxWeyl0;
+      k[1] += kPhiloxWeyl1;
     }
     uint32_t hi0, lo0, hi1, lo1;
-    mulhilo(kMul0, c[0], hi0, lo0);
-    mulhilo(kMul1, c[2], hi1, lo1);
+    mulhilo(kPhiloxMul0, c[0], hi0, lo0);
+    mulhilo(kPhiloxMul1, c[2], hi1, lo1);
     c = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
   }
   return c;

@@ -13,6 +13,11 @@ namespace gantry::runtime {
 using PhiloxCounter = std::array<uint32_t, 4>;
 using PhiloxKey = std::array<uint32_t, 2>;
 
+// The Philox4x32 constants (Random123): round multipliers, and the key schedule's increments (the golden ratio and
+// sqrt(3) - 1). The vectorized kernel in runtime/NormalKernel.cpp uses the same ones.
+constexpr uint32_t kPhiloxMul0 = 0xD2511F53, kPhiloxMul1 = 0xCD9E8D57;
+constexpr uint32_t kPhiloxWeyl0 = 0x9E3779B9, kPhiloxWeyl1 = 0xBB67AE85;
+
 // The Philox4x32 bijection with 10 rounds (the Random123 reference parameters).
 PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key);
 

@@ -114,8 +114,6 @@ class Trainer {
     sampler_ = sampler.get();
     critic_ = critic.get();
     compileSeconds_ = std::chrono::duration<double>(Clock::now() - compileStart).count();
-    flopsPerStep_ = ir::flopCount(step);
-    stepOps_ = step.ops.size();
     makeDirectories(dir_);  // only now: a program that cannot compile (or fit in memory) leaves no folder behind
     say(fmt::format("{}: compiled in {:.2f} s{} ({} ops in the step), {} steps, seed {}, output in {}", name_, compileSeconds_,
                     step_fn_->fromCache() ? " (cached)" : "", step.ops.size(), steps_, seed_, dir_));
@@ -384,7 +382,8 @@ class Trainer {
   void writeSummary(double seconds) {
     std::string s = fmt::format("{{\n  \"program\": \"{}\",\n  \"steps\": {},\n  \"seed\": {},\n  \"compile_seconds\": {:.3f},\n  \"compile_cached\": {},\n  \"train_seconds\": {:.3f}",
                                 name_, steps_, seed_, compileSeconds_, step_fn_->fromCache(), seconds);
-    s += fmt::format(",\n  \"step_ops\": {},\n  \"flops_per_step\": {:.0f}", stepOps_, flopsPerStep_);
+    const ir::Function &step = *m_.find("step");
+    s += fmt::format(",\n  \"step_ops\": {},\n  \"flops_per_step\": {:.0f}", step.ops.size(), ir::flopCount(step));
     if (!data_->modes().empty())
       s += fmt::format(",\n  \"modes_captured\": {},\n  \"modes\": {},\n  \"high_quality\": {},\n  \"reverse_kl\": {}", last_.modesCaptured, last_.modes,
                        jsonNumber(last_.highQualityFraction), jsonNumber(last_.reverseKl));
@@ -421,8 +420,6 @@ class Trainer {
   int64_t steps_ = 0, evalEvery_ = 1, step_ = 0, firstStep_ = 0, lastCheckpoint_ = 0;
   uint64_t seed_ = 0;
   double compileSeconds_ = 0;
-  double flopsPerStep_ = 0;
-  size_t stepOps_ = 0;
   bool progress_ = false, progressShown_ = false;
   std::unique_ptr<Dataset> data_;
   std::unique_ptr<backend::CompiledFunction> step_fn_, sampler_, critic_;
