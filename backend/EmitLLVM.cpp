@@ -25,6 +25,8 @@ using ir::OpKind;
 constexpr int64_t kParallelElements = 1 << 17;  // elementwise loops at least this long are split across threads
 // (2^16 made the unrolled ring8 steps, hundreds of 64K-element kernels, slower on two threads than on one)
 constexpr int64_t kParallelMacs = 1 << 22;      // and matmuls with at least this many multiply-adds
+constexpr int64_t kMatmulUnroll = 4;
+constexpr int64_t kMatmulKBlock = 256;          // the K loop of the tiled matmul in blocks of at most this
 
 class Emitter {
  public:
@@ -344,69 +346,188 @@ class Emitter {
     Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
     // Small products are not worth waking threads for; large ones split packing and tiles across threads.
     const bool split = d.m * d.n * d.k >= kParallelMacs;
-    // Pack A: element (i, p) of op(A) sits at i*lda + p, or p*lda + i when transposed.
-    parallelLoop(d.iBlocks, split ? 1 : d.iBlocks, {A, pa}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
-      Value *A = ptr[0], *pa = ptr[1];
-      loopRange(first, last, [&](Value *blk) {
-        loop(d.k, [&](Value *p) {
-          for (int64_t r = 0; r < mr_; ++r) {
-            Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
-            Value *inRange = b_.CreateICmpSLT(row, i64(d.m));
-            Value *safeRow = b_.CreateSelect(inRange, row, i64(0));
-            Value *src = d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), safeRow) : b_.CreateAdd(b_.CreateMul(safeRow, i64(d.lda)), p);
-            Value *v = b_.CreateSelect(inRange, load(A, src), fc(0.0));
-            Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_)), i64(r));
-            store(v, pa, dst);
-          }
-        });
-      });
-    });
-    // Pack B: element (p, j) of op(B) sits at p*ldb + j, or j*ldb + p when transposed.
-    parallelLoop(d.jPanels, split ? 1 : d.jPanels, {B, pb}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
-      Value *B = ptr[0], *pb = ptr[1];
-      loopRange(first, last, [&](Value *panel) {
-        loop(d.k, [&](Value *p) {
-          loop(nr, [&](Value *c) {
-            Value *col = b_.CreateAdd(b_.CreateMul(panel, i64(nr)), c);
-            Value *inRange = b_.CreateICmpSLT(col, i64(d.n));
-            Value *safeCol = b_.CreateSelect(inRange, col, i64(0));
-            Value *src = d.tb ? b_.CreateAdd(b_.CreateMul(safeCol, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), safeCol);
-            Value *v = b_.CreateSelect(inRange, load(B, src), fc(0.0));
-            Value *dst = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr)), c);
-            store(v, pb, dst);
-          });
-        });
-      });
-    });
+    packA(d, A, pa, split);
+    packB(d, B, pb, split);
     llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
     llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_, llvm::Intrinsic::fmuladd, {vec});
     const int64_t tailCols = d.n % nr == 0 ? nr : d.n % nr;
     // Tiles in panel-major order (consecutive tiles share a B panel), split across threads by whole tiles.
     const int64_t tiles = d.jPanels * d.iBlocks;
     const int64_t grain = split ? 1 : tiles;
+    // K is cut into blocks of at most kMatmulKBlock so that the B micro-panel a run of tiles shares (kc x NR
+    // floats) stays in L1; without it a 512-deep panel (64 KiB) came from L2 on every step of the K loop. Each
+    // thread runs every K block over its own tiles, so no barrier is needed between blocks. Blocks after the
+    // first start their accumulators from the partial sums stored in C: every element still sees one unbroken
+    // chain of FMAs in the order p = 0, 1, ..., K-1, so the result is bit-identical to the unblocked kernel.
+    const int64_t kBlocks = (d.k + kMatmulKBlock - 1) / kMatmulKBlock;
+    const int64_t kc = (d.k + kBlocks - 1) / kBlocks;
     parallelLoop(tiles, grain, {pa, pb, C}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
       Value *pa = ptr[0], *pb = ptr[1], *C = ptr[2];
-      loopRange(first, last, [&](Value *tile) {
-        Value *panel = b_.CreateUDiv(tile, i64(d.iBlocks));
-        Value *blk = b_.CreateURem(tile, i64(d.iBlocks));
-        // The K loop carries the accumulators in registers.
-        std::vector<Value *> zeros(static_cast<size_t>(2 * mr_), llvm::Constant::getNullValue(vec));
-        std::vector<Value *> next = carriedLoop(d.k, zeros, [&](Value *p, const std::vector<Value *> &acc) {
-          Value *bBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), p), i64(nr));
-          Value *b0 = b_.CreateAlignedLoad(vec, at(pb, bBase), llvm::Align(4));
-          Value *b1 = b_.CreateAlignedLoad(vec, at(pb, b_.CreateAdd(bBase, i64(vl_))), llvm::Align(4));
-          Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), p), i64(mr_));
-          std::vector<Value *> updated;
-          for (int64_t r = 0; r < mr_; ++r) {
-            Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), load(pa, b_.CreateAdd(aBase, i64(r))));
-            updated.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
-            updated.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
-          }
-          return updated;
+      for (int64_t kb = 0; kb < kBlocks; ++kb) {
+        const int64_t k0 = kb * kc, depth = std::min(kc, d.k - k0);
+        loopRange(first, last, [&](Value *tile) {
+          Value *panel = b_.CreateUDiv(tile, i64(d.iBlocks));
+          Value *blk = b_.CreateURem(tile, i64(d.iBlocks));
+          // The K loop carries the accumulators in registers.
+          std::vector<Value *> initial = kb == 0 ? std::vector<Value *>(static_cast<size_t>(2 * mr_), llvm::Constant::getNullValue(vec))
+                                                 : loadTile(C, d, panel, blk, tailCols);
+          const int64_t unroll = depth % kMatmulUnroll == 0 ? kMatmulUnroll : 1;
+          std::vector<Value *> next = carriedLoop(depth / unroll, initial, [&](Value *q, const std::vector<Value *> &acc0) {
+            std::vector<Value *> acc = acc0;
+            for (int64_t u = 0; u < unroll; ++u) {
+              Value *pk = b_.CreateAdd(b_.CreateMul(q, i64(unroll)), i64(k0 + u));
+              Value *bBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), pk), i64(nr));
+              Value *b0 = b_.CreateAlignedLoad(vec, at(pb, bBase), llvm::Align(4));
+              Value *b1 = b_.CreateAlignedLoad(vec, at(pb, b_.CreateAdd(bBase, i64(vl_))), llvm::Align(4));
+              Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), pk), i64(mr_));
+              std::vector<Value *> updated;
+              for (int64_t r = 0; r < mr_; ++r) {
+                Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), load(pa, b_.CreateAdd(aBase, i64(r))));
+                updated.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
+                updated.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
+              }
+              acc = updated;
+            }
+            return acc;
+          });
+          storeTile(C, d, panel, blk, next, tailCols);
         });
-        storeTile(C, d, panel, blk, next, tailCols);
+      }
+    });
+  }
+
+  // Packing. packA[block][p][r] = op(A)(block*MR + r, p) and packB[panel][p][c] = op(B)(p, panel*NR + c), zero
+  // past the edges. Each layout is written in the order its source is contiguous in: a row of a non-transposed B
+  // (or of a transposed A) is copied whole into every panel (block) it feeds, and rows of a transposed B (or of
+  // a non-transposed A) are read a vector at a time and transposed in registers. The element-at-a-time loops
+  // these replaced walked B with a 2 KiB stride or gathered, and took about a tenth of the matmul's time.
+  void packA(const MatmulDims &d, Value *A, Value *pa, bool split) {
+    if (d.ta) {
+      // op(A)(i, p) = A[p*lda + i]: row p of A holds element p of every block, MR contiguous floats each.
+      parallelLoop(d.k, split ? 16 : d.k, {A, pa}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+        loopRange(first, last, [&](Value *p) {
+          copyRowIntoPanels(ptr[0], b_.CreateMul(p, i64(d.lda)), d.m, mr_, ptr[1], p, d.k);
+        });
+      });
+      return;
+    }
+    // op(A)(i, p) = A[i*lda + p]: MR rows, a vector of p at a time, transposed.
+    parallelLoop(d.iBlocks, split ? 1 : d.iBlocks, {A, pa}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+      Value *A = ptr[0], *pa = ptr[1];
+      loopRange(first, last, [&](Value *blk) {
+        transposeIntoPanel(A, d.lda, b_.CreateMul(blk, i64(mr_)), mr_, d.m, mr_, d.k, pa, blk);
       });
     });
+  }
+
+  void packB(const MatmulDims &d, Value *B, Value *pb, bool split) {
+    const int64_t nr = 2 * vl_;
+    if (!d.tb) {
+      // op(B)(p, j) = B[p*ldb + j]: row p of B holds element p of every panel, NR contiguous floats each.
+      parallelLoop(d.k, split ? 16 : d.k, {B, pb}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+        loopRange(first, last, [&](Value *p) {
+          copyRowIntoPanels(ptr[0], b_.CreateMul(p, i64(d.ldb)), d.n, nr, ptr[1], p, d.k);
+        });
+      });
+      return;
+    }
+    // op(B)(p, j) = B[j*ldb + p]: each half panel is VL rows of B, a vector of p at a time, transposed.
+    parallelLoop(d.jPanels, split ? 1 : d.jPanels, {B, pb}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
+      Value *B = ptr[0], *pb = ptr[1];
+      loopRange(first, last, [&](Value *panel) {
+        for (int64_t h = 0; h < 2; ++h)
+          transposeIntoPanel(B, d.ldb, b_.CreateAdd(b_.CreateMul(panel, i64(nr)), i64(h * vl_)), vl_, d.n, nr, d.k, pb, panel, h * vl_);
+      });
+    });
+  }
+
+  // Copies one source row of `count` floats (from src + rowStart) into packed panels of `width` floats:
+  // floats [q*width, (q+1)*width) go to panel q's row p, i.e. dst + (q*depth + p)*width; the last panel is
+  // padded with zeros.
+  void copyRowIntoPanels(Value *src, Value *rowStart, int64_t count, int64_t width, Value *dst, Value *p, int64_t depth) {
+    const int64_t full = count / width, rest = count % width;
+    auto copy = [&](Value *q, int64_t lanes) {
+      Value *from = b_.CreateAdd(rowStart, b_.CreateMul(q, i64(width)));
+      Value *to = b_.CreateMul(b_.CreateAdd(b_.CreateMul(q, i64(depth)), p), i64(width));
+      b_.CreateAlignedStore(loadLanes(src, from, width, lanes), at(dst, to), llvm::Align(4));
+    };
+    if (full > 0) loop(full, [&](Value *q) { copy(q, width); });
+    if (rest > 0) copy(i64(full), rest);
+  }
+
+  // The first `lanes` of `width` floats at base + offset, zero beyond (a masked load, which reads nothing there).
+  Value *loadLanes(Value *base, Value *offset, int64_t width, int64_t lanes) {
+    auto *type = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(width));
+    if (lanes == width) return b_.CreateAlignedLoad(type, at(base, offset), llvm::Align(4));
+    std::vector<llvm::Constant *> bits;
+    for (int64_t lane = 0; lane < width; ++lane) bits.push_back(b_.getInt1(lane < lanes));
+    return b_.CreateMaskedLoad(type, at(base, offset), llvm::Align(4), llvm::ConstantVector::get(bits), llvm::Constant::getNullValue(type));
+  }
+
+  // Packs `rows` consecutive rows of a row-major source (row length ld) starting at row firstRow, of which rows
+  // at or past rowCount read as zero, into a panel laid out [p][width]: element (firstRow + r, p) goes to
+  // dst + (panel*depth + p)*width + offset + r, for p < depth. A VL x VL block at a time (rows beyond `rows` up
+  // to VL are don't-cares), transposed in registers; the last depth % VL columns, and everything when `rows`
+  // exceeds VL, element by element.
+  void transposeIntoPanel(Value *src, int64_t ld, Value *firstRow, int64_t rows, int64_t rowCount, int64_t width, int64_t depth, Value *dst,
+                          Value *panel, int64_t offset = 0) {
+    auto *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
+    Value *zero = llvm::Constant::getNullValue(vec);
+    std::vector<Value *> inRange, rowStart;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value *row = b_.CreateAdd(firstRow, i64(r));
+      inRange.push_back(b_.CreateICmpSLT(row, i64(rowCount)));
+      rowStart.push_back(b_.CreateMul(b_.CreateSelect(inRange.back(), row, i64(0)), i64(ld)));  // row 0 stands in
+    }
+    auto dstAt = [&](Value *p) { return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(depth)), p), i64(width)), i64(offset)); };
+    const bool square = rows <= vl_ && (vl_ & (vl_ - 1)) == 0;
+    const int64_t blocks = square ? depth / vl_ : 0;
+    if (blocks > 0) loop(blocks, [&](Value *blockIndex) {
+      Value *p0 = b_.CreateMul(blockIndex, i64(vl_));
+      std::vector<Value *> block(static_cast<size_t>(vl_), llvm::PoisonValue::get(vec));
+      for (int64_t r = 0; r < rows; ++r)
+        block[r] = b_.CreateSelect(inRange[r], b_.CreateAlignedLoad(vec, at(src, b_.CreateAdd(rowStart[r], p0)), llvm::Align(4)), zero);
+      std::vector<Value *> columns = transposeSquare(block);
+      std::vector<int> firstLanes(static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r) firstLanes[r] = static_cast<int>(r);
+      for (int64_t q = 0; q < vl_; ++q) {
+        Value *column = rows == vl_ ? columns[q] : b_.CreateShuffleVector(columns[q], firstLanes);
+        b_.CreateAlignedStore(column, at(dst, dstAt(b_.CreateAdd(p0, i64(q)))), llvm::Align(4));
+      }
+    });
+    // The remaining columns, one element per row.
+    const int64_t done = blocks * vl_;
+    if (done < depth)
+      loop(depth - done, [&](Value *j) {
+        Value *p = b_.CreateAdd(j, i64(done));
+        for (int64_t r = 0; r < rows; ++r) {
+          Value *v = b_.CreateSelect(inRange[r], load(src, b_.CreateAdd(rowStart[r], p)), fc(0.0));
+          store(v, dst, b_.CreateAdd(dstAt(p), i64(r)));
+        }
+      });
+  }
+
+  // Transposes an n x n block held as n row vectors of n floats (n a power of two): log2(n) rounds of two-input
+  // shuffles, round s exchanging bit s of the row index with bit s of the column index.
+  std::vector<Value *> transposeSquare(std::vector<Value *> rows) {
+    const int n = static_cast<int>(rows.size());
+    for (int bit = 1; bit < n; bit <<= 1) {
+      std::vector<int> low(static_cast<size_t>(n)), high(static_cast<size_t>(n));
+      for (int c = 0; c < n; ++c) {
+        // Row r (bit clear) keeps its columns with the bit clear and takes its partner's columns c ^ bit, which
+        // hold elements whose row had the bit set; the partner row the other way round.
+        low[c] = (c & bit) == 0 ? c : n + (c ^ bit);
+        high[c] = (c & bit) != 0 ? n + c : (c | bit);
+      }
+      std::vector<Value *> next(rows.size());
+      for (int r = 0; r < n; ++r) {
+        if (r & bit) continue;
+        next[r] = b_.CreateShuffleVector(rows[r], rows[r | bit], low);
+        next[r | bit] = b_.CreateShuffleVector(rows[r], rows[r | bit], high);
+      }
+      rows = std::move(next);
+    }
+    return rows;
   }
 
   // Thin products as plain loop nests for the loop vectorizer, the innermost loop always over a contiguous
@@ -512,6 +633,41 @@ class Emitter {
     b_.CreateCondBr(b_.CreateICmpSLT(pNext, i64(n)), body, exit);
     b_.SetInsertPoint(exit);
     return next;
+  }
+
+  // Loads an MR x NR tile of C as storeTile stored it (the partial sums of the previous K block): rows past M and
+  // the last panel's columns past N, which were never stored, read as zero.
+  std::vector<Value *> loadTile(Value *C, const MatmulDims &d, Value *panel, Value *blk, int64_t tailCols) {
+    const int64_t nr = 2 * vl_;
+    llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
+    Value *zero = llvm::Constant::getNullValue(vec);
+    Value *isLastPanel = b_.CreateICmpEQ(panel, i64(d.jPanels - 1));
+    std::vector<Value *> tile;
+    for (int64_t r = 0; r < mr_; ++r) {
+      Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
+      Value *inRange = b_.CreateICmpSLT(row, i64(d.m));
+      Value *safeRow = b_.CreateSelect(inRange, row, i64(0));
+      Value *base = b_.CreateAdd(b_.CreateMul(safeRow, i64(d.n)), b_.CreateMul(panel, i64(nr)));
+      for (int64_t h = 0; h < 2; ++h) {
+        Value *ptr = at(C, b_.CreateAdd(base, i64(h * vl_)));
+        int64_t lanes = std::clamp<int64_t>(tailCols - h * vl_, 0, vl_);  // valid lanes in the last panel
+        Value *v;
+        if (lanes == vl_) {
+          v = b_.CreateAlignedLoad(vec, ptr, llvm::Align(4));
+        } else {
+          // Every lane of a full panel, only the first `lanes` of the last one (a masked load never touches the
+          // others, which may lie past C's end).
+          std::vector<llvm::Constant *> bits;
+          for (int64_t lane = 0; lane < vl_; ++lane) bits.push_back(b_.getInt1(lane < lanes));
+          Value *mask = b_.CreateSelect(isLastPanel, llvm::ConstantVector::get(bits),
+                                        llvm::Constant::getAllOnesValue(llvm::FixedVectorType::get(b_.getInt1Ty(), static_cast<unsigned>(vl_))));
+          v = b_.CreateMaskedLoad(vec, ptr, llvm::Align(4), mask, zero);
+        }
+        // A row past M loads row 0 instead (always inside C) and keeps zero.
+        tile.push_back(b_.CreateSelect(inRange, v, zero));
+      }
+    }
+    return tile;
   }
 
   // Stores an MR x NR tile of C: rows past M skipped, the last panel's columns past N masked off.

@@ -362,7 +362,8 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   std::unique_ptr<llvm::TargetMachine> ownTm = hostTargetMachine(true);
   llvm::TargetMachine &tm = *ownTm;
   CompileCache cache(options.useCache ? (options.cacheDirectory.empty() ? CompileCache::defaultDirectory() : options.cacheDirectory) : "");
-  const CodegenTarget target = hostCodegenTarget(true);
+  CodegenTarget target = hostCodegenTarget(true);
+  if (options.vectorWidth != 0) target.vectorWidth = options.vectorWidth;
   // A hit on the quick key skips code generation altogether (a cached unrolled step loads in a few ms instead of
   // ~30); otherwise emit, and key on the emitted LLVM IR when the binary has no build ID.
   const std::string quickKey = options.useCache ? quickCacheKey(f, target, tm) : std::string();

@@ -56,6 +56,7 @@ size_t availableMemoryBytes();
 struct CompileOptions {
   bool useCache = true;        // the on-disk cache of backend/Cache.h (`--no-cache` turns it off)
   std::string cacheDirectory;  // empty: CompileCache::defaultDirectory()
+  int vectorWidth = 0;         // floats per vector: 0 for the host's widest; 8 or 4 exercise narrower hosts' code
 };
 
 // Compiles `f` (which must verify) into native code, or loads it from the compile cache.

@@ -44,9 +44,9 @@ struct Run {
   std::vector<ir::Tensor> jit, ref;
 };
 
-Run runBoth(const ir::Function &f, std::vector<ir::Tensor> args) {
+Run runBoth(const ir::Function &f, std::vector<ir::Tensor> args, const backend::CompileOptions &options = {}) {
   for (ir::Tensor &a : args) a = asF32(std::move(a));
-  std::unique_ptr<backend::CompiledFunction> c = backend::compile(f);
+  std::unique_ptr<backend::CompiledFunction> c = backend::compile(f, options);
   return {c->run(args), ir::evaluate(f, args)};
 }
 
@@ -210,6 +210,25 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
           TensorType a = ta ? t({k, m}) : t({m, k}), bt = tb ? t({n, k}) : t({k, n});
           check(oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}}), 1e-5, 1e-5 * 2 * static_cast<double>(k));
         }
+  // The tiled kernel (backend/EmitLLVM.cpp, matmul): row blocks and column panels that do and do not fill
+  // whole tiles, contractions that fill whole transposed blocks or leave a remainder, and more than one K block
+  // (the later blocks start from C's partial sums), at AVX-512's, AVX2's and SSE's vector widths.
+  for (int width : {0, 8, 4})
+    for (int64_t k : {5, 16, 37, 64, 300, 600})
+      for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{8, 32}, {13, 33}, {40, 17}, {64, 100}})
+        for (bool ta : {false, true})
+          for (bool tb : {false, true}) {
+            INFO("tiled m = " << m << ", n = " << n << ", k = " << k << ", ta = " << ta << ", tb = " << tb << ", width = " << width);
+            auto t = [](ir::Shape s) { return TensorType::f32(std::move(s)); };
+            TensorType a = ta ? t({k, m}) : t({m, k}), bt = tb ? t({n, k}) : t({k, n});
+            ir::Function f = oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}});
+            std::vector<ir::Tensor> args;
+            for (const ir::Param &p : f.params) args.push_back(randomTensor(f.type(p.value), rng, -2, 2));
+            backend::CompileOptions options;
+            options.vectorWidth = width;
+            Run r = runBoth(f, args, options);
+            checkClose(r.jit[0], r.ref[0], 1e-5, 1e-5 * 2 * static_cast<double>(k));
+          }
   // A dense constant that does not fill whole vectors.
   std::vector<double> values(37);
   for (size_t i = 0; i < values.size(); ++i) values[i] = 0.5 * static_cast<double>(i) - 3;
