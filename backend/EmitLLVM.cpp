@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "backend/MemoryPlan.h"
@@ -57,14 +58,23 @@ class Emitter {
     b_.setFastMathFlags(fmf);
 
     // Where every value lives (backend/MemoryPlan.h): parameter buffers, result buffers, or the arena.
-    std::vector<std::pair<size_t, size_t>> packFloats(f_.ops.size(), {0, 0});
+    // Tiled matmuls with the same B operand and transpose (a weight in the forward passes of real, fake and
+    // interpolated samples, or in every backward pass through it) pack it once: the first packs, the rest read.
+    std::vector<PackRequest> packs(f_.ops.size());
+    std::map<std::pair<uint32_t, bool>, size_t> packedB;  // (B's value id, transpose_b) -> the op that packed it
     for (size_t i = 0; i < f_.ops.size(); ++i)
       if (f_.ops[i].kind == OpKind::Matmul) {
         MatmulDims d = dimsOf(f_.ops[i]);
-        if (!d.thin()) packFloats[i] = {static_cast<size_t>(d.iBlocks * mr_ * d.k), static_cast<size_t>(d.jPanels * 2 * vl_ * d.k)};
-        if (d.thinPacksB()) packFloats[i] = {0, static_cast<size_t>(d.k * d.n)};
+        if (d.thinPacksB()) packs[i].bFloats = static_cast<size_t>(d.k * d.n);
+        if (d.thin()) continue;
+        packs[i].aFloats = static_cast<size_t>(d.iBlocks * mr_ * d.k);
+        auto [it, first] = packedB.try_emplace({f_.ops[i].operands[1].id, d.tb}, i);
+        if (first)
+          packs[i].bFloats = static_cast<size_t>(d.jPanels * 2 * vl_ * d.k);
+        else
+          packs[i].bFrom = it->second;
       }
-    MemoryPlan plan = planMemory(f_, packFloats);
+    MemoryPlan plan = planMemory(f_, packs);
     auto inArena = [&](size_t offset) { return b_.CreateInBoundsGEP(b_.getFloatTy(), arena, b_.getInt64(static_cast<int64_t>(offset))); };
     storage_.assign(f_.values.size(), nullptr);
     std::vector<Value *> params, results;
@@ -79,6 +89,7 @@ class Emitter {
       if (op.kind == OpKind::Matmul) {
         packA_[op.result.id] = inArena(plan.packA[i]);
         packB_[op.result.id] = inArena(plan.packB[i]);
+        if (packs[i].bFrom != SIZE_MAX) packedBAlready_.insert(op.result.id);
       }
     }
     for (const Step &step : stepsOf(f_)) emitStep(step);
@@ -347,7 +358,7 @@ class Emitter {
     // Small products are not worth waking threads for; large ones split packing and tiles across threads.
     const bool split = d.m * d.n * d.k >= kParallelMacs;
     packA(d, A, pa, split);
-    packB(d, B, pb, split);
+    if (!packedBAlready_.count(op.result.id)) packB(d, B, pb, split);
     llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
     llvm::Function *fma = llvm::Intrinsic::getDeclaration(module_, llvm::Intrinsic::fmuladd, {vec});
     const int64_t tailCols = d.n % nr == 0 ? nr : d.n % nr;
@@ -778,6 +789,7 @@ class Emitter {
       }
       key += ")";
       if (storage_[op.result.id]) key += " -> e" + std::to_string(touch(op.result));
+      if (packedBAlready_.count(op.result.id)) key += " reads packed B";
       internalIndex[op.result.id] = i - step.begin;
       key += "\n";
     }
@@ -1023,6 +1035,7 @@ class Emitter {
   const int64_t mr_;  // rows of C per register tile
   const bool parallel_;  // split large kernels across threads
   std::map<uint32_t, Value *> packA_, packB_;
+  std::set<uint32_t> packedBAlready_;  // matmul results whose B an earlier matmul packed
   llvm::MDNode *accessGroup_ = nullptr;  // see independentInnermost
   bool markInnermost_ = false;  // per matmul result: its packing buffers in the arena
   std::map<std::string, llvm::Function *> kernels_;  // by structural key (emitStep)

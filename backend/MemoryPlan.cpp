@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
 
 namespace gantry::backend {
 namespace {
@@ -79,7 +80,7 @@ std::vector<Step> stepsOf(const ir::Function &f) {
   return steps;
 }
 
-MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t, size_t>> &packFloats) {
+MemoryPlan planMemory(const ir::Function &f, const std::vector<PackRequest> &packs) {
   MemoryPlan plan;
   plan.storage.resize(f.values.size());
   plan.packA.assign(f.ops.size(), 0);
@@ -118,6 +119,20 @@ MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t,
     }
   }
 
+  // The step after which each packed B is released: its own matmul's, or the last matmul that reads it.
+  std::vector<size_t> packBEnd(f.ops.size(), kNever);
+  for (size_t i = 0; i < f.ops.size(); ++i) {
+    if (packs[i].bFloats > 0) packBEnd[i] = stepOfOp[i];
+    if (packs[i].bFrom != kNever) {
+      const size_t from = packs[i].bFrom;
+      if (from >= i || packs[from].bFloats == 0) throw std::logic_error("a matmul reads a packed B no earlier matmul made");
+      packBEnd[from] = std::max(packBEnd[from], stepOfOp[i]);
+    }
+  }
+  std::vector<std::vector<size_t>> packBReleasedAt(steps.size());
+  for (size_t i = 0; i < f.ops.size(); ++i)
+    if (packBEnd[i] != kNever) packBReleasedAt[packBEnd[i]].push_back(i);
+
   Arena arena;
   std::vector<size_t> sizeOf(f.values.size(), 0);
   std::vector<bool> inArena(f.values.size(), false);
@@ -135,10 +150,10 @@ MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t,
         if (lastUse[v.id] == s && std::find(dying.begin(), dying.end(), v) == dying.end()) dying.push_back(v);
       }
     for (size_t i = step.begin; i < step.end; ++i) {
-      if (packFloats[i].first + packFloats[i].second == 0) continue;
-      plan.packA[i] = arena.allocate(aligned(packFloats[i].first));
-      plan.packB[i] = arena.allocate(aligned(packFloats[i].second));
-      plan.naiveFloats += aligned(packFloats[i].first) + aligned(packFloats[i].second);
+      if (packs[i].aFloats > 0) plan.packA[i] = arena.allocate(aligned(packs[i].aFloats));
+      if (packs[i].bFloats > 0) plan.packB[i] = arena.allocate(aligned(packs[i].bFloats));
+      if (packs[i].bFrom != kNever) plan.packB[i] = plan.packB[packs[i].bFrom];
+      plan.naiveFloats += (packs[i].aFloats > 0 ? aligned(packs[i].aFloats) : 0) + (packs[i].bFloats > 0 ? aligned(packs[i].bFloats) : 0);
     }
     // The step's outputs: every op result of a single-op step, the values read outside a group.
     for (size_t i = step.begin; i < step.end; ++i) {
@@ -163,11 +178,9 @@ MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t,
       inArena[op.result.id] = true;
       sizeOf[op.result.id] = size;
     }
-    for (size_t i = step.begin; i < step.end; ++i) {
-      if (packFloats[i].first + packFloats[i].second == 0) continue;
-      arena.release(plan.packA[i], aligned(packFloats[i].first));
-      arena.release(plan.packB[i], aligned(packFloats[i].second));
-    }
+    for (size_t i = step.begin; i < step.end; ++i)
+      if (packs[i].aFloats > 0) arena.release(plan.packA[i], aligned(packs[i].aFloats));
+    for (size_t i : packBReleasedAt[s]) arena.release(plan.packB[i], aligned(packs[i].bFloats));
     for (ir::Value v : dying)
       if (inArena[v.id]) {
         arena.release(plan.storage[v.id].index, sizeOf[v.id]);

@@ -6,14 +6,15 @@
 //      inside its fusion group lives in registers and gets no memory at all.
 //   2. A function result is written straight into the caller's result buffer (the first time it is returned;
 //      a value returned twice, or a parameter returned, is copied).
-//   3. Every other value, and each matmul's packing buffers (live only during the matmul), gets a block of one
-//      arena: blocks of dead values are reused, best fit first, and an elementwise step whose input dies there
+//   3. Every other value, and each matmul's packing buffers (live during the matmul; a packed B that later
+//      matmuls of the same B operand read too, until the last of them), gets a block of one arena: blocks of dead values are reused, best fit first, and an elementwise step whose input dies there
 //      and has the size of an output writes that output over it (in place: optimizer updates, activation
 //      chains). An input a group also broadcasts is never overwritten in place (it is read at other indices).
 // Offsets are in floats and multiples of 16 (64 bytes). The arena's size is the peak of live bytes the greedy
 // assignment reaches; `naiveFloats` (every value its own block) is reported beside it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -41,7 +42,13 @@ struct MemoryPlan {
   size_t naiveFloats = 0;
 };
 
-// `packFloats[i]` gives the two packing buffer sizes op i needs (zero for ops other than matmul).
-MemoryPlan planMemory(const ir::Function &f, const std::vector<std::pair<size_t, size_t>> &packFloats);
+// The packing buffers op i needs (zero for ops other than matmul). A matmul whose B operand an earlier matmul
+// has packed already reads that op's buffer: bFloats = 0 and bFrom = the packing op, whose buffer then lives
+// until the last op that reads it.
+struct PackRequest {
+  size_t aFloats = 0, bFloats = 0;
+  size_t bFrom = SIZE_MAX;  // SIZE_MAX: packs its own B (if bFloats > 0)
+};
+MemoryPlan planMemory(const ir::Function &f, const std::vector<PackRequest> &packs);
 
 }  // namespace gantry::backend

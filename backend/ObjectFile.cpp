@@ -56,7 +56,7 @@ AotOutput compileAheadOfTime(const ir::Module &m, const std::string &prefix, con
       GANTRY_VERSION, source, tm->getTargetCPU().str(), tm->getTargetTriple().str(), guard, guard);
   for (const ir::Function &f : m.functions) {
     const std::string symbol = cName(prefix + "_" + f.name);
-    ArenaSize size = emitInto(module, f, symbol, hostCodegenTarget(false));
+    ArenaSize size = emitInto(module, f, symbol, hostCodegenTarget(getenv("GANTRY_AOT_PARALLEL") != nullptr));
     header += fmt::format("\n/* @{}: {} buffers\n", f.name, f.params.size() + f.results.size());
     for (size_t i = 0; i < f.params.size(); ++i)
       header += describeBuffer(i, ir::roleName(f.params[i].role), f.nameOf(f.params[i].value), f.type(f.params[i].value),

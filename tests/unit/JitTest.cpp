@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -330,6 +331,42 @@ TEST_CASE("results are bit-identical for every thread count", "[jit][threads]") 
       CHECK(runs[r][j].data == runs[0][j].data);
     }
   CHECK_THROWS_AS(backend::setThreads(0), std::invalid_argument);
+}
+
+TEST_CASE("matmuls of one B operand share its packed copy", "[jit][matmul]") {
+  // w is B of four tiled matmuls (two as it is, two transposed) with other matmuls, whose packing buffers come
+  // and go, and elementwise values in between: the first of each kind packs, the others read its copy, which
+  // must survive until the last of them. The large shapes split packing and tiles across threads.
+  std::mt19937 rng(4);
+  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{40, 64, 33}, {300, 512, 520}}) {
+    INFO("m = " << m << ", k = " << k << ", n = " << n);
+    const std::string text = fmt::format(R"(func @shared(input %a1: f32[{0},{1}], input %a2: f32[13,{1}], input %a3: f32[20,{2}], input %w: f32[{1},{2}]) -> (c1: f32[{0},{2}], c2: f32[13,{2}], c3: f32[20,{1}], c4: f32[{0},{1}], e: f32[{0},{2}]) {{
+  %c1 = matmul %a1, %w : f32[{0},{2}]
+  %e = exp %c1 : f32[{0},{2}]
+  %g = matmul %a1, %a1 {{transpose_b = true}} : f32[{0},{0}]
+  %c3 = matmul %a3, %w {{transpose_b = true}} : f32[20,{1}]
+  %c2 = matmul %a2, %w : f32[13,{2}]
+  %h = matmul %g, %a1 : f32[{0},{1}]
+  %t = tanh %h : f32[{0},{1}]
+  %d = matmul %c1, %w {{transpose_b = true}} : f32[{0},{1}]
+  %c4 = add %t, %d : f32[{0},{1}]
+  return %c1, %c2, %c3, %c4, %e
+}}
+)", m, k, n);
+    ir::Module mod = ir::parseModule(text, "shared.gir");
+    const ir::Function &f = mod.functions[0];
+    std::vector<ir::Tensor> args;
+    for (const ir::Param &p : f.params) args.push_back(randomTensor(f.type(p.value), rng, -1, 1));
+    for (int threads : {1, 2}) {
+      backend::setThreads(threads);
+      Run r = runBoth(f, args);
+      for (size_t j = 0; j < r.ref.size(); ++j) {
+        INFO("result " << f.results[j].name << ", threads " << threads);
+        checkClose(r.jit[j], r.ref[j], 1e-4, 1e-5 * static_cast<double>(m * k));
+      }
+    }
+    backend::setThreads(backend::defaultThreads());
+  }
 }
 
 TEST_CASE("fused groups compute what their ops compute, in place and across threads", "[jit][fusion]") {

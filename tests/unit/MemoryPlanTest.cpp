@@ -60,7 +60,7 @@ TEST_CASE("planned arenas never overlap live values and shrink the examples", "[
     ir::Module m = frontend::compile({path, readFile(path)}, {"train.batch=64"});
     passes::runPipeline(m, passes::parsePipeline("default"));
     for (const ir::Function &f : m.functions) {
-      backend::MemoryPlan plan = backend::planMemory(f, std::vector<std::pair<size_t, size_t>>(f.ops.size(), {0, 0}));
+      backend::MemoryPlan plan = backend::planMemory(f, std::vector<backend::PackRequest>(f.ops.size()));
       INFO(name << " @" << f.name);
       checkNoOverlap(f, plan);
       CHECK(plan.arenaFloats < plan.naiveFloats);
@@ -80,7 +80,7 @@ TEST_CASE("elementwise chains run in place; results go straight to their buffers
   ir::Value d = b.unary(ir::OpKind::Neg, c);    // and d takes it again
   b.result("out", b.add(d, x));
   b.result("again", d);
-  backend::MemoryPlan plan = backend::planMemory(f, std::vector<std::pair<size_t, size_t>>(f.ops.size(), {0, 0}));
+  backend::MemoryPlan plan = backend::planMemory(f, std::vector<backend::PackRequest>(f.ops.size()));
   CHECK(plan.storage[a.id].kind == backend::Storage::Kind::Arena);
   CHECK(plan.storage[c.id].index == plan.storage[a.id].index);
   CHECK(plan.storage[d.id].kind == backend::Storage::Kind::Result);  // `again` is d
