@@ -439,7 +439,7 @@ class Emitter {
     parallelLoop(d.iBlocks, split ? 1 : d.iBlocks, {A, pa}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
       Value *A = ptr[0], *pa = ptr[1];
       loopRange(first, last, [&](Value *blk) {
-        transposeIntoPanel(A, d.lda, b_.CreateMul(blk, i64(mr_)), mr_, d.m, mr_, d.k, pa, blk);
+        transposeIntoPanel(A, d.lda, b_.CreateMul(blk, i64(mr_)), mr_, d.m, mr_, d.k, pa, blk, i64(0));
       });
     });
   }
@@ -459,8 +459,10 @@ class Emitter {
     parallelLoop(d.jPanels, split ? 1 : d.jPanels, {B, pb}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
       Value *B = ptr[0], *pb = ptr[1];
       loopRange(first, last, [&](Value *panel) {
-        for (int64_t h = 0; h < 2; ++h)
-          transposeIntoPanel(B, d.ldb, b_.CreateAdd(b_.CreateMul(panel, i64(nr)), i64(h * vl_)), vl_, d.n, nr, d.k, pb, panel, h * vl_);
+        loop(2, [&](Value *h) {  // a loop, not two copies: the transposes are the slowest code to compile here
+          Value *offset = b_.CreateMul(h, i64(vl_));
+          transposeIntoPanel(B, d.ldb, b_.CreateAdd(b_.CreateMul(panel, i64(nr)), offset), vl_, d.n, nr, d.k, pb, panel, offset);
+        });
       });
     });
   }
@@ -494,7 +496,7 @@ class Emitter {
   // to VL are don't-cares), transposed in registers; the last depth % VL columns, and everything when `rows`
   // exceeds VL, element by element.
   void transposeIntoPanel(Value *src, int64_t ld, Value *firstRow, int64_t rows, int64_t rowCount, int64_t width, int64_t depth, Value *dst,
-                          Value *panel, int64_t offset = 0) {
+                          Value *panel, Value *offset) {
     auto *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
     Value *zero = llvm::Constant::getNullValue(vec);
     std::vector<Value *> inRange, rowStart;
@@ -503,7 +505,7 @@ class Emitter {
       inRange.push_back(b_.CreateICmpSLT(row, i64(rowCount)));
       rowStart.push_back(b_.CreateMul(b_.CreateSelect(inRange.back(), row, i64(0)), i64(ld)));  // row 0 stands in
     }
-    auto dstAt = [&](Value *p) { return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(depth)), p), i64(width)), i64(offset)); };
+    auto dstAt = [&](Value *p) { return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(depth)), p), i64(width)), offset); };
     const bool square = rows <= vl_ && (vl_ & (vl_ - 1)) == 0;
     const int64_t blocks = square ? depth / vl_ : 0;
     if (blocks > 0) loop(blocks, [&](Value *blockIndex) {
