@@ -429,9 +429,7 @@ class Emitter {
     if (d.ta) {
       // op(A)(i, p) = A[p*lda + i]: row p of A holds element p of every block, MR contiguous floats each.
       parallelLoop(d.k, split ? 16 : d.k, {A, pa}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
-        loopRange(first, last, [&](Value *p) {
-          copyRowIntoPanels(ptr[0], b_.CreateMul(p, i64(d.lda)), d.m, mr_, ptr[1], p, d.k);
-        });
+        copyRowsIntoPanels(ptr[0], d.lda, d.m, mr_, ptr[1], d.k, first, last);
       });
       return;
     }
@@ -449,9 +447,7 @@ class Emitter {
     if (!d.tb) {
       // op(B)(p, j) = B[p*ldb + j]: row p of B holds element p of every panel, NR contiguous floats each.
       parallelLoop(d.k, split ? 16 : d.k, {B, pb}, [&](Value *first, Value *last, const std::vector<Value *> &ptr) {
-        loopRange(first, last, [&](Value *p) {
-          copyRowIntoPanels(ptr[0], b_.CreateMul(p, i64(d.ldb)), d.n, nr, ptr[1], p, d.k);
-        });
+        copyRowsIntoPanels(ptr[0], d.ldb, d.n, nr, ptr[1], d.k, first, last);
       });
       return;
     }
@@ -467,18 +463,32 @@ class Emitter {
     });
   }
 
-  // Copies one source row of `count` floats (from src + rowStart) into packed panels of `width` floats:
-  // floats [q*width, (q+1)*width) go to panel q's row p, i.e. dst + (q*depth + p)*width; the last panel is
-  // padded with zeros.
-  void copyRowIntoPanels(Value *src, Value *rowStart, int64_t count, int64_t width, Value *dst, Value *p, int64_t depth) {
+  // Copies rows p in [firstP, lastP) of a row-major source (row length ld, `count` floats used per row) into
+  // packed panels of `width` floats: floats [q*width, (q+1)*width) of row p go to panel q's row p, i.e.
+  // dst + (q*depth + p)*width; the last panel is padded with zeros. A few panels at a time (64 floats of each
+  // row), down all the rows: reads use whole cache lines and writes go to a few sequential streams (row by
+  // row across every panel wrote 4-8 floats to each of dozens of streams 16 KiB apart).
+  void copyRowsIntoPanels(Value *src, int64_t ld, int64_t count, int64_t width, Value *dst, int64_t depth, Value *firstP, Value *lastP) {
     const int64_t full = count / width, rest = count % width;
-    auto copy = [&](Value *q, int64_t lanes) {
-      Value *from = b_.CreateAdd(rowStart, b_.CreateMul(q, i64(width)));
+    const int64_t group = std::max<int64_t>(1, 64 / width);
+    auto copy = [&](Value *q, Value *p, int64_t lanes) {
+      Value *from = b_.CreateAdd(b_.CreateMul(p, i64(ld)), b_.CreateMul(q, i64(width)));
       Value *to = b_.CreateMul(b_.CreateAdd(b_.CreateMul(q, i64(depth)), p), i64(width));
       b_.CreateAlignedStore(loadLanes(src, from, width, lanes), at(dst, to), llvm::Align(4));
     };
-    if (full > 0) loop(full, [&](Value *q) { copy(q, width); });
-    if (rest > 0) copy(i64(full), rest);
+    const int64_t fullGroups = full / group;
+    if (fullGroups > 0)
+      loop(fullGroups, [&](Value *g) {
+        loopRange(firstP, lastP, [&](Value *p) {
+          for (int64_t j = 0; j < group; ++j) copy(b_.CreateAdd(b_.CreateMul(g, i64(group)), i64(j)), p, width);
+        });
+      });
+    // The panels after the last whole group, the partial one last.
+    if (fullGroups * group < full || rest > 0)
+      loopRange(firstP, lastP, [&](Value *p) {
+        for (int64_t q = fullGroups * group; q < full; ++q) copy(i64(q), p, width);
+        if (rest > 0) copy(i64(full), p, rest);
+      });
   }
 
   // The first `lanes` of `width` floats at base + offset, zero beyond (a masked load, which reads nothing there).
