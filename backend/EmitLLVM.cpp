@@ -67,7 +67,7 @@ class Emitter {
         MatmulDims d = dimsOf(f_.ops[i]);
         if (d.thinPacksB()) packs[i].bFloats = static_cast<size_t>(d.k * d.n);
         if (d.thin()) continue;
-        if (!d.readsARows()) packs[i].aFloats = static_cast<size_t>(d.iBlocks * mr_ * d.k);
+        if (!d.readsAInPlace()) packs[i].aFloats = static_cast<size_t>(d.iBlocks * mr_ * d.k);
         auto [it, first] = packedB.try_emplace({f_.ops[i].operands[1].id, d.tb}, i);
         if (first)
           packs[i].bFloats = static_cast<size_t>(d.jPanels * 2 * vl_ * d.k);
@@ -325,10 +325,11 @@ class Emitter {
     // and their gradients) would fill a fraction of the MR x 2-vector register tile, or spend its time packing:
     // it takes matmulThin instead, with no packing.
     bool thin() const { return n <= 4 || m <= 2 || k <= 4; }
-    // The tiled kernel reads a non-transposed A's rows in place (MR row streams, each float broadcast as it is
-    // reached) rather than packing it: 5-8% faster on the MLP shapes. Not when rows are a multiple of 4 KiB
-    // apart: then all MR streams fall into one L1 set, and evict the B micro-panel (1024-wide A: 6% slower).
-    bool readsARows() const { return !ta && lda % 1024 != 0; }
+    // The tiled kernel reads A in place rather than packing it, where that measured faster (bench/MatmulBench.cpp):
+    // a non-transposed A as MR row streams (5-8% on the MLP shapes), a transposed one as MR contiguous floats
+    // per step of K (6-11% on ring8's weight gradients). Not when A's rows are 4 KiB apart (2 KiB when
+    // transposed): the streams then crowd into a few L1 sets and evict the B micro-panel (6-9% slower).
+    bool readsAInPlace() const { return ta ? lda % 512 != 0 : lda % 1024 != 0; }
     // A thin product of dot products whose op(B) columns are strided copies them contiguous first (k x n floats).
     bool thinPacksB() const { return thin() && k > 4 && !ta && !tb && n > 1 && n <= 4; }
   };
@@ -350,7 +351,7 @@ class Emitter {
 
   // C = op(A) op(B). Packing: packA[block][p][r] = A(block*MR + r, p), packB[panel][p][c] = B(p, panel*NR + c), zero
   // past the edges, so the kernel never branches inside its K loop (a non-transposed A is usually read in place
-  // instead: MatmulDims::readsARows). Kernel: for each panel of NR = 2 vectors of
+  // instead: MatmulDims::readsAInPlace). Kernel: for each panel of NR = 2 vectors of
   // columns (outer, so the panel stays in cache) and each block of MR rows, MR x 2 accumulators in registers, one
   // broadcast of A and two vector loads of B per p, 2 MR FMAs. Edges are handled at the stores: rows past M are
   // skipped, columns past N are masked.
@@ -362,7 +363,7 @@ class Emitter {
     Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
     // Small products are not worth waking threads for; large ones split packing and tiles across threads.
     const bool split = d.m * d.n * d.k >= kParallelMacs;
-    const bool directA = d.readsARows();
+    const bool directA = d.readsAInPlace();
     if (!directA) packA(d, A, pa, split);
     if (!packedBAlready_.count(op.result.id)) packB(d, B, pb, split);
     llvm::Type *vec = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(vl_));
@@ -389,12 +390,12 @@ class Emitter {
           std::vector<Value *> initial = kb == 0 ? std::vector<Value *>(static_cast<size_t>(2 * mr_), llvm::Constant::getNullValue(vec))
                                                  : loadTile(C, d, panel, blk, tailCols);
           const int64_t unroll = depth % kMatmulUnroll == 0 ? kMatmulUnroll : 1;
-          std::vector<Value *> rowBase;  // reading A in place: each row's start; rows past M read row M-1, unused
+          std::vector<Value *> rowBase;  // reading A in place: where each row of op(A) starts; rows past M read row M-1, unused
           if (directA)
             for (int64_t r = 0; r < mr_; ++r) {
               Value *row = b_.CreateAdd(b_.CreateMul(blk, i64(mr_)), i64(r));
               row = b_.CreateSelect(b_.CreateICmpSLT(row, i64(d.m)), row, i64(d.m - 1));
-              rowBase.push_back(b_.CreateMul(row, i64(d.lda)));
+              rowBase.push_back(d.ta ? row : b_.CreateMul(row, i64(d.lda)));
             }
           std::vector<Value *> next = carriedLoop(depth / unroll, initial, [&](Value *q, const std::vector<Value *> &acc0) {
             std::vector<Value *> acc = acc0;
@@ -406,7 +407,7 @@ class Emitter {
               Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), pk), i64(mr_));
               std::vector<Value *> updated;
               for (int64_t r = 0; r < mr_; ++r) {
-                Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), directA ? load(A, b_.CreateAdd(rowBase[r], pk)) : load(pa, b_.CreateAdd(aBase, i64(r))));
+                Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), directA ? load(A, b_.CreateAdd(rowBase[r], d.ta ? b_.CreateMul(pk, i64(d.lda)) : pk)) : load(pa, b_.CreateAdd(aBase, i64(r))));
                 updated.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
                 updated.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
               }

@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
                                {"ring8.G.l0", 512, 256, 128}, {"ring8.hidden", 512, 128, 128}, {"ring8.grad.w", 128, 512, 128},
                                {"wgan_gp.hidden", 256, 512, 512}};
   if (argc > 2 && std::string(argv[2]) == "gradients") {
-    // The products a ring8 training step is made of, with the transposes autodiff gives them (A^T for weight
+    // The products the training steps are made of, with the transposes autodiff gives them (A^T for weight
     // gradients, a 1-column D head): `gantry-bench-matmul THREADS gradients`, Gantry only.
     struct Grad {
       const char *name;
@@ -70,7 +70,10 @@ int main(int argc, char **argv) {
                                            {"D head weight grad (A^T, n = 1)", 128, 512, 1, true, false},
                                            {"G output forward (n = 2)", 512, 128, 2, false, false},
                                            {"D input weight grad (A^T, m = 2)", 2, 512, 128, true, false},
-                                           {"input grad (B^T)", 512, 128, 128, false, true}})
+                                           {"input grad (B^T)", 512, 128, 128, false, true},
+                                           {"WGAN-GP weight grad (A^T)", 512, 256, 512, true, false},
+                                           {"WGAN-GP input grad (B^T)", 256, 512, 512, false, true},
+                                           {"1024 weight grad (A^T)", 1024, 1024, 1024, true, false}})
       fmt::print("{:34} {:4} {:4} {:4} {:7.1f} GFLOP/s\n", g.name, g.m, g.k, g.n, gflops(g.m, g.k, g.n, g.ta, g.tb));
     return 0;
   }

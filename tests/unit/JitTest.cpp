@@ -213,11 +213,11 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
         }
   // The tiled kernel (backend/EmitLLVM.cpp, matmul): row blocks and column panels that do and do not fill
   // whole tiles, contractions that fill whole transposed blocks or leave a remainder, and more than one K block
-  // (the later blocks start from C's partial sums), at AVX-512's, AVX2's and SSE's vector widths. A
-  // non-transposed A is read in place, except with rows 1024 floats apart (k = 1024), where it is packed.
+  // (the later blocks start from C's partial sums), at AVX-512's, AVX2's and SSE's vector widths. A is read
+  // in place, except with rows 1024 floats apart (k = 1024) or, transposed, 512 (m = 512), where it is packed.
   for (int width : {0, 8, 4})
     for (int64_t k : {5, 16, 37, 64, 300, 600, 1024})
-      for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{8, 32}, {13, 33}, {40, 17}, {64, 100}})
+      for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{8, 32}, {13, 33}, {40, 17}, {64, 100}, {512, 19}})
         for (bool ta : {false, true})
           for (bool tb : {false, true}) {
             INFO("tiled m = " << m << ", n = " << n << ", k = " << k << ", ta = " << ta << ", tb = " << tb << ", width = " << width);
