@@ -65,7 +65,7 @@ class Emitter {
     for (size_t i = 0; i < f_.ops.size(); ++i)
       if (f_.ops[i].kind == OpKind::Matmul) {
         MatmulDims d = dimsOf(f_.ops[i]);
-        if (d.thinPacksB()) packs[i].bFloats = static_cast<size_t>(d.k * d.n);
+        packs[i].bFloats = static_cast<size_t>(d.thinScratchFloats());
         if (d.thin()) continue;
         if (!d.readsAInPlace()) packs[i].aFloats = static_cast<size_t>(d.iBlocks * mr_ * d.k);
         auto [it, first] = packedB.try_emplace({f_.ops[i].operands[1].id, d.tb}, i);
@@ -332,6 +332,11 @@ class Emitter {
     bool readsAInPlace() const { return ta ? lda % 512 != 0 : lda % 1024 != 0; }
     // A thin product of dot products whose op(B) columns are strided copies them contiguous first (k x n floats).
     bool thinPacksB() const { return thin() && k > 4 && !ta && !tb && n > 1 && n <= 4; }
+    // A thin product of a transposed A and a few columns accumulates C^T (n x m floats, one contiguous stream
+    // per column of C) and transposes it into C at the end.
+    bool thinTransposesC() const { return thin() && k > 4 && ta && m > 2 && n > 1 && n <= 4; }
+    // Scratch a thin product needs, in its packed-B buffer.
+    int64_t thinScratchFloats() const { return thinPacksB() ? k * n : thinTransposesC() ? m * n : 0; }
   };
 
   MatmulDims dimsOf(const ir::Op &op) const {
@@ -622,14 +627,28 @@ class Emitter {
         loop(d.n, [&](Value *j) { store(sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), opB(p, j)); }), C, cAt(i, j)); });
       });
     } else {
-      // A transposed, few columns: C(:, j) += A(p, :) B(p, j), A's stored rows contiguous.
-      fill(C, d.m * d.n, 0.0);
+      // A transposed, few columns: C^T(j, :) += B(p, j) A(p, :), one pass over A's stored rows (contiguous), each
+      // column of C accumulated contiguously (in C itself when it is one column; C's rows of 2-4 floats made
+      // the stores strided scatters, 5 GFLOP/s); then C^T is transposed into C.
+      Value *ct = d.thinTransposesC() ? packB_.at(op.result.id) : C;
+      fill(ct, d.m * d.n, 0.0);
       loop(d.k, [&](Value *p) {
-        loop(d.n, [&](Value *j) {
-          Value *bv = opB(p, j);
-          loop(d.m, [&](Value *i) { store(b_.CreateFAdd(load(C, cAt(i, j)), b_.CreateFMul(opA(i, p), bv)), C, cAt(i, j)); });
+        std::vector<Value *> bv;
+        for (int64_t j = 0; j < d.n; ++j) bv.push_back(opB(p, i64(j)));
+        independentInnermost([&] {
+          loop(d.m, [&](Value *i) {
+            Value *a = opA(i, p);
+            for (int64_t j = 0; j < d.n; ++j) {
+              Value *at = b_.CreateAdd(i64(j * d.m), i);
+              store(b_.CreateFAdd(load(ct, at), b_.CreateFMul(a, bv[static_cast<size_t>(j)])), ct, at);
+            }
+          });
         });
       });
+      if (d.thinTransposesC())
+        loop(d.m, [&](Value *i) {
+          for (int64_t j = 0; j < d.n; ++j) store(load(ct, b_.CreateAdd(i64(j * d.m), i)), C, cAt(i, i64(j)));
+        });
     }
   }
 

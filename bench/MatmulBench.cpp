@@ -69,6 +69,7 @@ int main(int argc, char **argv) {
                                            {"D head forward (n = 1)", 512, 128, 1, false, false},
                                            {"D head weight grad (A^T, n = 1)", 128, 512, 1, true, false},
                                            {"G output forward (n = 2)", 512, 128, 2, false, false},
+                                           {"G output weight grad (A^T, n = 2)", 128, 512, 2, true, false},
                                            {"D input weight grad (A^T, m = 2)", 2, 512, 128, true, false},
                                            {"input grad (B^T)", 512, 128, 128, false, true},
                                            {"WGAN-GP weight grad (A^T)", 512, 256, 512, true, false},
