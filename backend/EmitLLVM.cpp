@@ -613,12 +613,17 @@ class Emitter {
         });
       });
     } else if (d.m <= 2 && !d.tb) {
-      // C(i, :) += A(i, p) B(p, :): rows of B are contiguous.
+      // C(i, :) += A(i, p) B(p, :): rows of B are contiguous, and each is read once for both rows of C.
       fill(C, d.m * d.n, 0.0);
-      loop(d.m, [&](Value *i) {
-        loop(d.k, [&](Value *p) {
-          Value *a = opA(i, p);
-          loop(d.n, [&](Value *j) { store(b_.CreateFAdd(load(C, cAt(i, j)), b_.CreateFMul(a, opB(p, j))), C, cAt(i, j)); });
+      loop(d.k, [&](Value *p) {
+        std::vector<Value *> a;
+        for (int64_t i = 0; i < d.m; ++i) a.push_back(opA(i64(i), p));
+        independentInnermost([&] {
+          loop(d.n, [&](Value *j) {
+            Value *bv = opB(p, j);
+            for (int64_t i = 0; i < d.m; ++i)
+              store(b_.CreateFAdd(load(C, cAt(i64(i), j)), b_.CreateFMul(a[static_cast<size_t>(i)], bv)), C, cAt(i64(i), j));
+          });
         });
       });
     } else if (d.m <= 2) {
