@@ -26,6 +26,7 @@ using ir::OpKind;
 constexpr int64_t kParallelElements = 1 << 17;  // elementwise loops at least this long are split across threads
 // (2^16 made the unrolled ring8 steps, hundreds of 64K-element kernels, slower on two threads than on one)
 constexpr int64_t kParallelMacs = 1 << 22;      // and matmuls with at least this many multiply-adds
+constexpr int64_t kParallelThinMacs = 1 << 18;  // thin matmuls (no packing, memory-bound) from this many
 constexpr int64_t kMatmulUnroll = 4;
 constexpr int64_t kMatmulKBlock = 256;          // the K loop of the tiled matmul in blocks of at most this
 
@@ -577,83 +578,115 @@ class Emitter {
   // (C's row or column updated by a multiple of a contiguous row of A or B). Accumulations may be reassociated,
   // as in the tiled kernel.
   void matmulThin(const ir::Op &op, const MatmulDims &d) {
-    Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
-    auto opA = [&](Value *i, Value *p) { return load(A, d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), i) : b_.CreateAdd(b_.CreateMul(i, i64(d.lda)), p)); };
-    auto opB = [&](Value *p, Value *j) { return load(B, d.tb ? b_.CreateAdd(b_.CreateMul(j, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), j)); };
-    auto cAt = [&](Value *i, Value *j) { return b_.CreateAdd(b_.CreateMul(i, i64(d.n)), j); };
+    Value *A0 = ptrOf(op.operands[0]), *B0 = ptrOf(op.operands[1]), *C0 = ptrOf(op.result);
+    Value *S0 = d.thinScratchFloats() > 0 ? packB_.at(op.result.id) : C0;  // scratch (B^T or C^T), if any
     llvm::FastMathFlags saved = b_.getFastMathFlags(), acc = saved;
     acc.setAllowReassoc(true);
+    // Each form below has one loop whose iterations write disjoint parts of C (rows of C, or its columns in the
+    // two-row forms); large products split it across threads, every element computed as on one thread.
+    const bool split = d.m * d.n * d.k >= kParallelThinMacs;
+    auto across = [&](int64_t n, const std::function<void(Value *, Value *, Value *, Value *, Value *, Value *)> &body) {
+      parallelLoop(n, split ? 1 : n, {A0, B0, C0, S0},
+                   [&](Value *first, Value *last, const std::vector<Value *> &p) { body(first, last, p[0], p[1], p[2], p[3]); });
+    };
+    auto opAOf = [&](Value *A) {
+      return [&, A](Value *i, Value *p) { return load(A, d.ta ? b_.CreateAdd(b_.CreateMul(p, i64(d.lda)), i) : b_.CreateAdd(b_.CreateMul(i, i64(d.lda)), p)); };
+    };
+    auto opBOf = [&](Value *B) {
+      return [&, B](Value *p, Value *j) { return load(B, d.tb ? b_.CreateAdd(b_.CreateMul(j, i64(d.ldb)), p) : b_.CreateAdd(b_.CreateMul(p, i64(d.ldb)), j)); };
+    };
+    auto cAt = [&](Value *i, Value *j) { return b_.CreateAdd(b_.CreateMul(i, i64(d.n)), j); };
     if (d.k <= 4) {
       // A short contraction (an outer product for k = 1): C(i, j) = sum over the k terms, written out, the loop
       // over j innermost (contiguous in C, and in op(B) unless B is transposed with k > 1).
-      loop(d.m, [&](Value *i) {
-        std::vector<Value *> a;
-        for (int64_t p = 0; p < d.k; ++p) a.push_back(opA(i, i64(p)));
-        independentInnermost([&] {
-          loop(d.n, [&](Value *j) {
-            Value *sum = b_.CreateFMul(a[0], opB(i64(0), j));
-            for (int64_t p = 1; p < d.k; ++p) sum = b_.CreateFAdd(sum, b_.CreateFMul(a[static_cast<size_t>(p)], opB(i64(p), j)));
-            store(sum, C, cAt(i, j));
+      across(d.m, [&](Value *first, Value *last, Value *A, Value *B, Value *C, Value *) {
+        auto opA = opAOf(A);
+        auto opB = opBOf(B);
+        loopRange(first, last, [&](Value *i) {
+          std::vector<Value *> a;
+          for (int64_t p = 0; p < d.k; ++p) a.push_back(opA(i, i64(p)));
+          independentInnermost([&] {
+            loop(d.n, [&](Value *j) {
+              Value *sum = b_.CreateFMul(a[0], opB(i64(0), j));
+              for (int64_t p = 1; p < d.k; ++p) sum = b_.CreateFAdd(sum, b_.CreateFMul(a[static_cast<size_t>(p)], opB(i64(p), j)));
+              store(sum, C, cAt(i, j));
+            });
           });
         });
       });
     } else if (!d.ta && (d.tb || d.n <= 4)) {
       // C(i, j) = sum_p A(i, p) B(p, j): one reduction per element of C, over contiguous rows of A and columns
       // of op(B) (a few strided columns are first copied to B^T).
-      std::function<Value *(Value *, Value *)> column = opB;
       if (d.thinPacksB()) {
-        Value *bt = packB_.at(op.result.id);
-        loop(d.k, [&](Value *p) { loop(d.n, [&](Value *j) { store(opB(p, j), bt, b_.CreateAdd(b_.CreateMul(j, i64(d.k)), p)); }); });
-        column = [&, bt](Value *p, Value *j) { return load(bt, b_.CreateAdd(b_.CreateMul(j, i64(d.k)), p)); };
+        auto opB = opBOf(B0);
+        loop(d.k, [&](Value *p) { loop(d.n, [&](Value *j) { store(opB(p, j), S0, b_.CreateAdd(b_.CreateMul(j, i64(d.k)), p)); }); });
       }
-      loop(d.m, [&](Value *i) {
-        loop(d.n, [&](Value *j) {
-          Value *sum = sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), column(p, j)); });
-          store(sum, C, cAt(i, j));
+      across(d.m, [&](Value *first, Value *last, Value *A, Value *B, Value *C, Value *S) {
+        auto opA = opAOf(A);
+        auto opB = opBOf(B);
+        std::function<Value *(Value *, Value *)> column = opB;
+        if (d.thinPacksB()) column = [&, S](Value *p, Value *j) { return load(S, b_.CreateAdd(b_.CreateMul(j, i64(d.k)), p)); };
+        loopRange(first, last, [&](Value *i) {
+          loop(d.n, [&](Value *j) {
+            Value *sum = sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), column(p, j)); });
+            store(sum, C, cAt(i, j));
+          });
         });
       });
     } else if (d.m <= 2 && !d.tb) {
       // C(i, :) += A(i, p) B(p, :): rows of B are contiguous, and each is read once for both rows of C.
-      fill(C, d.m * d.n, 0.0);
-      loop(d.k, [&](Value *p) {
-        std::vector<Value *> a;
-        for (int64_t i = 0; i < d.m; ++i) a.push_back(opA(i64(i), p));
-        independentInnermost([&] {
-          loop(d.n, [&](Value *j) {
-            Value *bv = opB(p, j);
-            for (int64_t i = 0; i < d.m; ++i)
-              store(b_.CreateFAdd(load(C, cAt(i64(i), j)), b_.CreateFMul(a[static_cast<size_t>(i)], bv)), C, cAt(i64(i), j));
+      across(d.n, [&](Value *first, Value *last, Value *A, Value *B, Value *C, Value *) {
+        auto opA = opAOf(A);
+        auto opB = opBOf(B);
+        for (int64_t i = 0; i < d.m; ++i) loopRange(first, last, [&](Value *j) { store(fc(0.0), C, cAt(i64(i), j)); });
+        loop(d.k, [&](Value *p) {
+          std::vector<Value *> a;
+          for (int64_t i = 0; i < d.m; ++i) a.push_back(opA(i64(i), p));
+          independentInnermost([&] {
+            loopRange(first, last, [&](Value *j) {
+              Value *bv = opB(p, j);
+              for (int64_t i = 0; i < d.m; ++i)
+                store(b_.CreateFAdd(load(C, cAt(i64(i), j)), b_.CreateFMul(a[static_cast<size_t>(i)], bv)), C, cAt(i64(i), j));
+            });
           });
         });
       });
     } else if (d.m <= 2) {
       // C(i, j) = sum_p A(i, p) B(j, p): rows of B (stored transposed) are contiguous.
-      loop(d.m, [&](Value *i) {
-        loop(d.n, [&](Value *j) { store(sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), opB(p, j)); }), C, cAt(i, j)); });
+      across(d.n, [&](Value *first, Value *last, Value *A, Value *B, Value *C, Value *) {
+        auto opA = opAOf(A);
+        auto opB = opBOf(B);
+        loop(d.m, [&](Value *i) {
+          loopRange(first, last, [&](Value *j) { store(sumLoop(d.k, acc, [&](Value *p) { return b_.CreateFMul(opA(i, p), opB(p, j)); }), C, cAt(i, j)); });
+        });
       });
     } else {
       // A transposed, few columns: C^T(j, :) += B(p, j) A(p, :), one pass over A's stored rows (contiguous), each
       // column of C accumulated contiguously (in C itself when it is one column; C's rows of 2-4 floats made
       // the stores strided scatters, 5 GFLOP/s); then C^T is transposed into C.
-      Value *ct = d.thinTransposesC() ? packB_.at(op.result.id) : C;
-      fill(ct, d.m * d.n, 0.0);
-      loop(d.k, [&](Value *p) {
-        std::vector<Value *> bv;
-        for (int64_t j = 0; j < d.n; ++j) bv.push_back(opB(p, i64(j)));
-        independentInnermost([&] {
-          loop(d.m, [&](Value *i) {
-            Value *a = opA(i, p);
-            for (int64_t j = 0; j < d.n; ++j) {
-              Value *at = b_.CreateAdd(i64(j * d.m), i);
-              store(b_.CreateFAdd(load(ct, at), b_.CreateFMul(a, bv[static_cast<size_t>(j)])), ct, at);
-            }
+      across(d.m, [&](Value *first, Value *last, Value *A, Value *B, Value *C, Value *S) {
+        auto opA = opAOf(A);
+        auto opB = opBOf(B);
+        Value *ct = d.thinTransposesC() ? S : C;
+        for (int64_t j = 0; j < d.n; ++j) loopRange(first, last, [&](Value *i) { store(fc(0.0), ct, b_.CreateAdd(i64(j * d.m), i)); });
+        loop(d.k, [&](Value *p) {
+          std::vector<Value *> bv;
+          for (int64_t j = 0; j < d.n; ++j) bv.push_back(opB(p, i64(j)));
+          independentInnermost([&] {
+            loopRange(first, last, [&](Value *i) {
+              Value *a = opA(i, p);
+              for (int64_t j = 0; j < d.n; ++j) {
+                Value *at = b_.CreateAdd(i64(j * d.m), i);
+                store(b_.CreateFAdd(load(ct, at), b_.CreateFMul(a, bv[static_cast<size_t>(j)])), ct, at);
+              }
+            });
           });
         });
+        if (d.thinTransposesC())
+          loopRange(first, last, [&](Value *i) {
+            for (int64_t j = 0; j < d.n; ++j) store(load(ct, b_.CreateAdd(i64(j * d.m), i)), C, cAt(i, i64(j)));
+          });
       });
-      if (d.thinTransposesC())
-        loop(d.m, [&](Value *i) {
-          for (int64_t j = 0; j < d.n; ++j) store(load(ct, b_.CreateAdd(i64(j * d.m), i)), C, cAt(i, i64(j)));
-        });
     }
   }
 

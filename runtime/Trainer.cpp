@@ -19,6 +19,7 @@
 #include "passes/PassManager.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Data.h"
+#include "runtime/FiniteScan.h"
 #include "runtime/Grad.h"
 #include "runtime/Init.h"
 #include "runtime/Metrics.h"
@@ -160,8 +161,8 @@ class Trainer {
   std::string firstNonFinite() const {
     const ir::Function &step = *m_.find("step");
     for (size_t j = 0; j < results_.size(); ++j)
-      for (float v : results_[j])
-        if (!std::isfinite(v)) return fmt::format("{} is {}", step.results[j].name, v);
+      if (size_t at = firstNonFiniteIndex(results_[j].data(), results_[j].size()); at < results_[j].size())
+        return fmt::format("{} is {}", step.results[j].name, results_[j][at]);
     return {};
   }
 

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include "backend/ThreadPool.h"
 #include "frontend/Frontend.h"
 #include "runtime/Data.h"
+#include "runtime/FiniteScan.h"
 #include "runtime/Metrics.h"
 #include "runtime/Sweep.h"
 #include "runtime/Trainer.h"
@@ -191,6 +193,29 @@ TEST_CASE("training is deterministic, resumes exactly, and stops on NaN", "[trai
   CHECK(runtime::train(exploding, "exploding", o) == 1);
   CHECK_NOTHROW(readNpz((d / "checkpoint.npz").string()));
   for (const fs::path &p : {a, b, c, d}) fs::remove_all(p);
+}
+
+TEST_CASE("the finite-value scan finds the first NaN or infinity", "[trainer]") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float finite[] = {0.0f, -0.0f, std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(),
+                          std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::min(), 1.0f, -3.5f};
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{1023}, size_t{1024}, size_t{1025}, size_t{5000}}) {
+    std::vector<float> x(n);
+    for (size_t i = 0; i < n; ++i) x[i] = finite[i % 8];
+    INFO("n = " << n);
+    CHECK(runtime::firstNonFiniteIndex(x.data(), n) == n);
+    // One bad value at each interesting place (block boundaries included), then a later second one.
+    for (size_t at : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{1025}, n - 1}) {
+      if (at >= n) continue;
+      for (float bad : {inf, -inf, nan, -nan}) {
+        std::vector<float> y = x;
+        y[at] = bad;
+        if (at + 1500 < n) y[at + 1500] = nan;
+        INFO("at = " << at << ", value = " << bad);
+        CHECK(runtime::firstNonFiniteIndex(y.data(), n) == at);
+      }
+    }
+  }
 }
 
 TEST_CASE("the unrolled 1-D GAN finds both modes", "[trainer][e2e]") {
