@@ -133,6 +133,7 @@ void normalGroup(const RandomKey &key, uint64_t firstBlock, float mean, float st
   philoxLanes(key, firstBlock, c0, c1, c2, c3);
   // Pair 0 of a block from words 0 and 1, pair 1 from words 2 and 3; element 4l + 2p + {0: cos, 1: sin}.
   constexpr float kTwoToMinus24 = 1.0f / 16777216.0f;
+  float cosines[2][kLanes], sines[2][kLanes];
   for (int pair = 0; pair < 2; ++pair) {
     const uint64_t *radial = pair == 0 ? c0 : c2, *angular = pair == 0 ? c1 : c3;
     for (int l = 0; l < kLanes; ++l) {
@@ -141,9 +142,17 @@ void normalGroup(const RandomKey &key, uint64_t firstBlock, float mean, float st
       const float radius = std::sqrt(-2.0f * logUnit(u1));
       float s, c;
       sinCosTurns(u2, s, c);
-      out[4 * l + 2 * pair] = mean + std * (radius * c);
-      out[4 * l + 2 * pair + 1] = mean + std * (radius * s);
+      cosines[pair][l] = mean + std * (radius * c);
+      sines[pair][l] = mean + std * (radius * s);
     }
+  }
+  // The four results of a block side by side, in one loop: a whole interleaved group the vectorizer writes with
+  // shuffles and full vector stores (written pair by pair, the stores had gaps and went out one float at a time).
+  for (int l = 0; l < kLanes; ++l) {
+    out[4 * l] = cosines[0][l];
+    out[4 * l + 1] = sines[0][l];
+    out[4 * l + 2] = cosines[1][l];
+    out[4 * l + 3] = sines[1][l];
   }
 }
 
