@@ -502,9 +502,14 @@ class Emitter {
   Value *loadLanes(Value *base, Value *offset, int64_t width, int64_t lanes) {
     auto *type = llvm::FixedVectorType::get(f32(), static_cast<unsigned>(width));
     if (lanes == width) return b_.CreateAlignedLoad(type, at(base, offset), llvm::Align(4));
+    return b_.CreateMaskedLoad(type, at(base, offset), llvm::Align(4), firstLanes(width, lanes), llvm::Constant::getNullValue(type));
+  }
+
+  // A mask of `width` lanes with the first `lanes` set.
+  llvm::Constant *firstLanes(int64_t width, int64_t lanes) {
     std::vector<llvm::Constant *> bits;
     for (int64_t lane = 0; lane < width; ++lane) bits.push_back(b_.getInt1(lane < lanes));
-    return b_.CreateMaskedLoad(type, at(base, offset), llvm::Align(4), llvm::ConstantVector::get(bits), llvm::Constant::getNullValue(type));
+    return llvm::ConstantVector::get(bits);
   }
 
   // Packs `rows` consecutive rows of a row-major source (row length ld) starting at row firstRow, of which rows
@@ -531,10 +536,10 @@ class Emitter {
       for (int64_t r = 0; r < rows; ++r)
         block[r] = b_.CreateSelect(inRange[r], b_.CreateAlignedLoad(vec, at(src, b_.CreateAdd(rowStart[r], p0)), llvm::Align(4)), zero);
       std::vector<Value *> columns = transposeSquare(block);
-      std::vector<int> firstLanes(static_cast<size_t>(rows));
-      for (int64_t r = 0; r < rows; ++r) firstLanes[r] = static_cast<int>(r);
+      std::vector<int> leading(static_cast<size_t>(rows));  // lanes 0 .. rows-1
+      for (int64_t r = 0; r < rows; ++r) leading[r] = static_cast<int>(r);
       for (int64_t q = 0; q < vl_; ++q) {
-        Value *column = rows == vl_ ? columns[q] : b_.CreateShuffleVector(columns[q], firstLanes);
+        Value *column = rows == vl_ ? columns[q] : b_.CreateShuffleVector(columns[q], leading);
         b_.CreateAlignedStore(column, at(dst, dstAt(b_.CreateAdd(p0, i64(q)))), llvm::Align(4));
       }
     });
@@ -751,10 +756,7 @@ class Emitter {
         } else {
           // Every lane of a full panel, only the first `lanes` of the last one (a masked load never touches the
           // others, which may lie past C's end).
-          std::vector<llvm::Constant *> bits;
-          for (int64_t lane = 0; lane < vl_; ++lane) bits.push_back(b_.getInt1(lane < lanes));
-          Value *mask = b_.CreateSelect(isLastPanel, llvm::ConstantVector::get(bits),
-                                        llvm::Constant::getAllOnesValue(llvm::FixedVectorType::get(b_.getInt1Ty(), static_cast<unsigned>(vl_))));
+          Value *mask = b_.CreateSelect(isLastPanel, firstLanes(vl_, lanes), firstLanes(vl_, vl_));
           v = b_.CreateMaskedLoad(vec, ptr, llvm::Align(4), mask, zero);
         }
         // A row past M loads row 0 instead (always inside C) and keeps zero.
@@ -791,11 +793,7 @@ class Emitter {
         b_.CreateAlignedStore(tile[2 * r + h], ptr, llvm::Align(4));
         b_.CreateBr(joined);
         b_.SetInsertPoint(masked);
-        if (lanes > 0) {
-          std::vector<llvm::Constant *> bits;
-          for (int64_t lane = 0; lane < vl_; ++lane) bits.push_back(b_.getInt1(lane < lanes));
-          b_.CreateMaskedStore(tile[2 * r + h], ptr, llvm::Align(4), llvm::ConstantVector::get(bits));
-        }
+        if (lanes > 0) b_.CreateMaskedStore(tile[2 * r + h], ptr, llvm::Align(4), firstLanes(vl_, lanes));
         b_.CreateBr(joined);
         b_.SetInsertPoint(joined);
       }
