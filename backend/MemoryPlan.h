@@ -7,9 +7,10 @@
 //   2. A function result is written straight into the caller's result buffer (the first time it is returned;
 //      a value returned twice, or a parameter returned, is copied).
 //   3. Every other value, and each matmul's packing buffers (live during the matmul; a packed B that later
-//      matmuls of the same B operand read too, until the last of them), gets a block of one arena: blocks of dead values are reused, best fit first, and an elementwise step whose input dies there
-//      and has the size of an output writes that output over it (in place: optimizer updates, activation
-//      chains). An input a group also broadcasts is never overwritten in place (it is read at other indices).
+//      matmuls of the same B operand read too, until the last of them), gets a block of one arena: blocks of
+//      dead values are reused, best fit first, and an elementwise step whose input dies there and has the size
+//      of an output writes that output over it (in place: optimizer updates, activation chains). An input a
+//      group also broadcasts is never overwritten in place (it is read at other indices).
 // Offsets are in floats and multiples of 16 (64 bytes). The arena's size is the peak of live bytes the greedy
 // assignment reaches; `naiveFloats` (every value its own block) is reported beside it.
 #pragma once
