@@ -410,10 +410,13 @@ class Emitter {
               Value *bBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(panel, i64(d.k)), pk), i64(nr));
               Value *b0 = b_.CreateAlignedLoad(vec, at(pb, bBase), llvm::Align(4));
               Value *b1 = b_.CreateAlignedLoad(vec, at(pb, b_.CreateAdd(bBase, i64(vl_))), llvm::Align(4));
-              Value *aBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), pk), i64(mr_));
+              // op(A)(blk*MR + r, pk): in place (A's row r at pk, or column r of A's row pk) or from the packed block.
+              Value *aBase = directA ? (d.ta ? b_.CreateMul(pk, i64(d.lda)) : pk)
+                                     : b_.CreateMul(b_.CreateAdd(b_.CreateMul(blk, i64(d.k)), pk), i64(mr_));
               std::vector<Value *> updated;
               for (int64_t r = 0; r < mr_; ++r) {
-                Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), directA ? load(A, b_.CreateAdd(rowBase[r], d.ta ? b_.CreateMul(pk, i64(d.lda)) : pk)) : load(pa, b_.CreateAdd(aBase, i64(r))));
+                Value *element = directA ? load(A, b_.CreateAdd(rowBase[r], aBase)) : load(pa, b_.CreateAdd(aBase, i64(r)));
+                Value *a = b_.CreateVectorSplat(static_cast<unsigned>(vl_), element);
                 updated.push_back(b_.CreateCall(fma, {a, b0, acc[2 * r]}));
                 updated.push_back(b_.CreateCall(fma, {a, b1, acc[2 * r + 1]}));
               }
