@@ -2,7 +2,7 @@
 //
 // A pipeline is written as a list of pass names; a parenthesised group followed by `*` repeats until none of its
 // passes changes the module (at most kMaxFixedPointRounds rounds):
-//   autodiff,(fold,algebraic,cse,dce)*,fuse          (the default pipeline)
+//   autodiff,(fold,algebraic,cse,dce,reassociate)*,fuse          (the default pipeline)
 // Instrumentation: dumps after chosen passes (`// *** IR Dump After cse ***`, a comment, so every dump reads back
 // with `gantry ir`), only after passes that changed something (`--print-changed`; the others get one line saying
 // so), verification after every pass, a table of time and op counts per pass, and stopping after a named pass.
@@ -19,14 +19,14 @@
 namespace gantry::passes {
 
 constexpr int kMaxFixedPointRounds = 16;
-constexpr std::string_view kDefaultPipeline = "autodiff,(fold,algebraic,cse,dce)*,fuse";
+constexpr std::string_view kDefaultPipeline = "autodiff,(fold,algebraic,cse,dce,reassociate)*,fuse";
 // What `gantry run` compiles: the GAN passes, then the training step. The `cse` before `step` matters: `unroll`
 // inlines D's loss K times, each with its own copy of G(z); merged, G(z) is one value whose adjoints add up
 // before one backward pass through G, instead of K + 1 backward passes (ring8 K = 5: 6 -> 1 weight gradients of
 // G's first layer, 252 -> 227 matmuls).
-constexpr std::string_view kTrainingPipeline = "penalty,unroll,cse,step,(fold,algebraic,cse,dce)*,fuse";
+constexpr std::string_view kTrainingPipeline = "penalty,unroll,cse,step,(fold,algebraic,cse,dce,reassociate)*,fuse";
 // What `gantry grad` compiles: the same objective with D's and G's losses differentiated on their own.
-constexpr std::string_view kGradPipeline = "penalty,unroll,cse,autodiff,(fold,algebraic,cse,dce)*,fuse";
+constexpr std::string_view kGradPipeline = "penalty,unroll,cse,autodiff,(fold,algebraic,cse,dce,reassociate)*,fuse";
 
 struct PipelineStep {
   std::vector<const PassInfo *> passes;

@@ -7,6 +7,7 @@
 #include "passes/Fold.h"
 #include "passes/Fuse.h"
 #include "passes/Penalty.h"
+#include "passes/Reassociate.h"
 #include "passes/Step.h"
 #include "passes/Unroll.h"
 
@@ -22,6 +23,7 @@ const PassInfo kPasses[] = {
     {"algebraic", "local algebraic rewrites: identities, shape no-ops, broadcasts, selects", simplifyAlgebra},
     {"cse", "merge ops that compute the same thing", eliminateCommonSubexpressions},
     {"dce", "remove ops no result depends on", eliminateDeadCode},
+    {"reassociate", "compute a penalty's head-weight gradient from the product its hidden-weight gradient needs", reassociateColumnScales},
     {"fuse", "group runs of elementwise ops (and a closing reduction) into single loop nests", fuseElementwise},
 };
 

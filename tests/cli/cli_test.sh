@@ -71,12 +71,12 @@ checks=$((checks + 1))
 "$gantry" ir "$bimodal" --passes=default --time-passes --verify-each >"$work/out" 2>"$work/err" || fail "time-passes: exit $?"
 grep -q '^// === Pass execution timing report ===$' "$work/err" || fail "time-passes: no report in $(cat "$work/err")"
 grep -q 'grad.D.l0.w' "$work/out" || fail "default pipeline: no gradient results"
-expect_run unknown-pass 2 "gantry: error: --passes: unknown pass 'dse' (passes: autodiff, penalty, unroll, step, fold, algebraic, cse, dce, fuse)" -- \
+expect_run unknown-pass 2 "gantry: error: --passes: unknown pass 'dse' (passes: autodiff, penalty, unroll, step, fold, algebraic, cse, dce, reassociate, fuse)" -- \
   "$gantry" ir "$bimodal" --passes=cse,dse
 expect_run stop-after-unknown 2 "gantry: error: --stop-after: 'fold' is not in the pipeline cse,dce" -- \
   "$gantry" ir "$bimodal" --passes=cse,dce --stop-after=fold
 expect_run passes-list 0 "" -- "$gantry" passes
-grep -q '^default pipeline: autodiff,(fold,algebraic,cse,dce)\*,fuse$' "$work/out" || fail "passes: no default pipeline line"
+grep -q '^default pipeline: autodiff,(fold,algebraic,cse,dce,reassociate)\*,fuse$' "$work/out" || fail "passes: no default pipeline line"
 
 # LLVM IR and assembly of the compiled functions.
 expect_run emit-llvm 0 "" -- "$gantry" ir "$good" --emit=llvm
