@@ -76,6 +76,7 @@ class Simplifier {
       case OpKind::Concat:
         if (x.size() == 1) return x[0];
         return std::nullopt;
+      case OpKind::Matmul: return outerProductWithSplat(op, x);
       default:
         if (ir::opDef(op.kind).cls == ir::OpClass::Unary && op.kind != OpKind::StopGradient) return unaryOnBroadcast(op, x[0]);
         return std::nullopt;
@@ -133,6 +134,25 @@ class Simplifier {
     Value base = inner->operands[0];
     if (op.kind != OpKind::ReduceSum || count == 1) return base;
     return b_.mul(base, b_.constant(count, type(base)));
+  }
+
+  // A product over a contraction of 1 is an outer product, C[i,j] = op(A)[i,0] op(B)[0,j]; when one side is a
+  // splat c it is the other side (times c) broadcast: a column of ones times w^T (a linear loss's or a penalty's
+  // gradient entering D's head) is w along every row. Exact: each element was one product.
+  std::optional<Value> outerProductWithSplat(const ir::Op &op, const std::vector<Value> &x) {
+    const bool ta = op.attrs.getBool("transpose_a");
+    const ir::Shape a = type(x[0]).shape, c = typeOfOld(op.result).shape;
+    if ((ta ? a[0] : a[1]) != 1) return std::nullopt;
+    for (int side = 0; side < 2; ++side) {
+      std::optional<double> k = rw_.splatValue(x[static_cast<size_t>(side)]);
+      if (!k) continue;
+      // The other side's single row (of B) or column (of A), as a vector along C's columns or rows.
+      const int64_t length = c[side == 0 ? 1 : 0];
+      Value vector = b_.reshape(x[side == 0 ? 1 : 0], {length});
+      if (*k != 1) vector = b_.mul(vector, b_.constant(*k, ir::TensorType::f32({length})));
+      return b_.broadcast(vector, c, {side == 0 ? 1 : 0});
+    }
+    return std::nullopt;
   }
 
   // op(broadcast(a, dims), broadcast(b, dims)) -> broadcast(op(a, b), dims) when a and b have one type.
