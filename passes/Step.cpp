@@ -8,6 +8,7 @@
 #include "passes/GanSpec.h"
 #include "passes/Inline.h"
 #include "passes/Optimizer.h"
+#include "passes/Rewriter.h"
 
 namespace gantry::passes {
 namespace {
@@ -128,7 +129,18 @@ bool buildTrainingStep(ir::Module &m) {
   if (!isGanModule(m) || m.find("step")) return false;
   GanSpec spec = ganSpecOf(m);
   ir::Function step = StepBuilder(m, spec).build();
-  m.functions.push_back(std::move(step));
+  // Every derivative @step needs has been taken above, and nothing differentiates @step: its stop_gradients
+  // (G's view of D after the critic steps, a first-order unroll's cut) are identities now, and left in they
+  // would each be a copy of a weight or an optimizer state in the compiled step.
+  Rewriter rw(step);
+  for (const ir::Op &op : step.ops) {
+    if (op.kind == ir::OpKind::StopGradient) {
+      rw.set(op.result, rw.map(op.operands[0]));
+    } else {
+      rw.copy(op);
+    }
+  }
+  m.functions.push_back(rw.finish());
   return true;
 }
 

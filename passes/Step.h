@@ -7,8 +7,11 @@
 // `critic.c.NAME` and G's step the plain names), G's and D's parameters, both optimizers' state (passes/Optimizer.h).
 // Results: `loss.D` (the last critic step's loss), `loss.G`, then every parameter and state tensor updated, each
 // under its parameter's name — the runtime writes them back by name.
-// Preconditions: a lowered GAN module, penalties and unrolling expanded. Postconditions: it verifies; the other
-// functions are unchanged; running the pass again changes nothing. Returns whether @step was built.
+// Once built and differentiated, @step's stop_gradients are replaced by their operands (nothing differentiates
+// @step again; in the compiled step each was a copy).
+// Preconditions: a lowered GAN module, penalties and unrolling expanded. Postconditions: it verifies; @step has no
+// stop_gradient; the other functions are unchanged; running the pass again changes nothing. Returns whether @step
+// was built.
 #pragma once
 
 #include "ir/Module.h"

@@ -3,6 +3,8 @@
 // first-order gradient against the direct term computed by hand, and @step against updates composed by hand.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <cmath>
 #include <random>
 
@@ -179,6 +181,8 @@ TEST_CASE("@step applies D's update, then G's against the updated D", "[gan][ste
     ir::Module graded = lowered(tinyGan(objective, "sgd(lr: 0.1)", "sgd(lr: 0.05)"), "autodiff");
     const ir::Function &step = *m.find("step");
     const ir::Function &dLoss = *graded.find("D.loss"), &gLoss = *graded.find("G.loss");
+    // G's view of the updated D went through stop_gradient while @step was differentiated; none is left.
+    CHECK(std::none_of(step.ops.begin(), step.ops.end(), [](const ir::Op &op) { return op.kind == ir::OpKind::StopGradient; }));
     std::vector<ir::Tensor> args = argumentsFor(step, 13);
     std::vector<ir::Tensor> out = ir::evaluate(step, args);
 
