@@ -15,7 +15,8 @@ constexpr size_t kNone = SIZE_MAX;
 // One match: op indices of U and of the column sum, and the values the rewrite needs.
 struct Match {
   size_t u = kNone, colsum = kNone;
-  Value p, mask, zero, w;  // P (b x i), M, the zero of the selects, W (i x n)
+  Value p, mask, w;         // P (b x i), M, W (i x n)
+  Value zeroOfS, zeroOfG;   // the zeros of the two selects (equal constants, maybe not one value)
   Value scale;              // the column scale: w (n x 1, times scaleFactor) or v (n)
   bool scaleIsColumn = false;
   double scaleFactor = 1, colsumFactor = 1;
@@ -83,7 +84,7 @@ class Matcher {
     const ir::Op *y = opOf(sel->operands[1]);
     if (!y || y->kind != OpKind::Matmul || !plain(*y) || uses_[sel->operands[1].id] != 1) return std::nullopt;
     m.mask = sel->operands[0];
-    m.zero = sel->operands[2];
+    m.zeroOfS = sel->operands[2];
     m.p = y->operands[0];
     m.w = y->operands[1];
     return m;
@@ -109,6 +110,7 @@ class Matcher {
     } else {
       return false;
     }
+    m.zeroOfG = g->operands[2];
     m.u = u;
     return true;
   }
@@ -128,12 +130,13 @@ bool reassociateColumnScales(ir::Module &m) {
     Rewriter rw(f);
     ir::Builder &b = rw.builder();
     std::vector<std::optional<Value>> shared(matches.size());  // T, once emitted
-    auto productOf = [&](size_t k) {
+    // T, emitted where the first of U and the column sum was: with operands that site has already seen (its
+    // own select's zero; the other select's may come later).
+    auto productOf = [&](size_t k, Value zero) {
       if (!shared[k]) {
         const Match &mt = matches[k];
-        const ir::TensorType maskType = ir::TensorType::f32(f.type(mt.zero).shape);
-        Value one = b.constant(1.0, maskType);
-        Value maskValue = b.select(rw.map(mt.mask), one, rw.map(mt.zero));
+        Value one = b.constant(1.0, ir::TensorType::f32(f.type(zero).shape));
+        Value maskValue = b.select(rw.map(mt.mask), one, rw.map(zero));
         shared[k] = b.create(OpKind::Matmul, {rw.map(mt.p), maskValue}, {{"transpose_a", true}});
       }
       return *shared[k];
@@ -143,7 +146,7 @@ bool reassociateColumnScales(ir::Module &m) {
       for (size_t k = 0; k < matches.size() && !rewritten; ++k) {
         const Match &mt = matches[k];
         if (&op == &f.ops[mt.u]) {
-          Value t = productOf(k);
+          Value t = productOf(k, mt.zeroOfG);
           const ir::Shape tShape = b.type(t).shape;
           const int64_t n = tShape[1];
           Value v = mt.scaleIsColumn ? b.reshape(rw.map(mt.scale), {n}) : rw.map(mt.scale);
@@ -151,7 +154,7 @@ bool reassociateColumnScales(ir::Module &m) {
           rw.set(op.result, b.mul(t, b.broadcast(v, tShape, {1})));
           rewritten = true;
         } else if (&op == &f.ops[mt.colsum]) {
-          Value t = productOf(k);
+          Value t = productOf(k, mt.zeroOfS);
           const int64_t n = b.type(t).shape[1];
           Value sums = b.reduce(OpKind::ReduceSum, b.mul(rw.map(mt.w), t), {0});
           if (mt.colsumFactor != 1) sums = b.mul(sums, b.constant(mt.colsumFactor, ir::TensorType::f32({n})));
