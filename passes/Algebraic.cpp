@@ -138,7 +138,8 @@ class Simplifier {
 
   // A product over a contraction of 1 is an outer product, C[i,j] = op(A)[i,0] op(B)[0,j]; when one side is a
   // splat c it is the other side (times c) broadcast: a column of ones times w^T (a linear loss's or a penalty's
-  // gradient entering D's head) is w along every row. Exact: each element was one product.
+  // gradient entering D's head) is w along every row. Exact, each element was one product, up to the sign of a
+  // zero (the matmul's sum started at +0).
   std::optional<Value> outerProductWithSplat(const ir::Op &op, const std::vector<Value> &x) {
     const bool ta = op.attrs.getBool("transpose_a");
     const ir::Shape a = type(x[0]).shape, c = typeOfOld(op.result).shape;

@@ -12,11 +12,14 @@
 // U, Y and the column sum (a product with a column of ones, or a reduce_sum over rows) wherever P, M and the
 // zero match, Y and select(M, Y, 0) have no other use, and the scale is a product of ones with w^T or a
 // broadcast over rows; it emits T where the first of U and the column sum was, and rewrites both.
-// The sums are the same in exact arithmetic, not in floating point (they associate differently), and equal for
-// finite w only: an infinite w[j] gives NaN where the unmasked rows are all zero instead of 0.
+// The sums are the same in exact arithmetic, not in floating point (they associate differently), and only for
+// finite values: the column sum never reads what the mask switches off, while T multiplies it by 0, so an
+// infinite or NaN element of P in a masked-out row, or an infinite W[i,j] or w[j] over a fully masked column,
+// gives NaN where the result was finite (a non-finite P already made dW NaN). Training stops at the first
+// non-finite parameter anyway (runtime/Trainer). Signs of zero may differ.
 // Preconditions: the module verifies (run after cse, so equal values are one value). Postconditions: it
-// verifies and computes the same values up to rounding; Y and its select are dead (dce removes them). Returns
-// whether anything was rewritten.
+// verifies and computes the same values up to rounding for finite inputs (above); Y and its select are dead
+// (dce removes them). Returns whether anything was rewritten.
 #pragma once
 
 #include "ir/Module.h"
