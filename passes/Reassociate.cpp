@@ -141,28 +141,32 @@ bool reassociateColumnScales(ir::Module &m) {
       }
       return *shared[k];
     };
-    for (const ir::Op &op : f.ops) {
-      bool rewritten = false;
-      for (size_t k = 0; k < matches.size() && !rewritten; ++k) {
+    // Which match, if any, rewrites each op, as its U or as its column sum.
+    std::vector<size_t> asU(f.ops.size(), kNone), asColsum(f.ops.size(), kNone);
+    for (size_t k = 0; k < matches.size(); ++k) {
+      asU[matches[k].u] = k;
+      asColsum[matches[k].colsum] = k;
+    }
+    for (size_t i = 0; i < f.ops.size(); ++i) {
+      const ir::Op &op = f.ops[i];
+      if (const size_t k = asU[i]; k != kNone) {
         const Match &mt = matches[k];
-        if (&op == &f.ops[mt.u]) {
-          Value t = productOf(k, mt.zeroOfG);
-          const ir::Shape tShape = b.type(t).shape;
-          const int64_t n = tShape[1];
-          Value v = mt.scaleIsColumn ? b.reshape(rw.map(mt.scale), {n}) : rw.map(mt.scale);
-          if (mt.scaleFactor != 1) v = b.mul(v, b.constant(mt.scaleFactor, ir::TensorType::f32({n})));
-          rw.set(op.result, b.mul(t, b.broadcast(v, tShape, {1})));
-          rewritten = true;
-        } else if (&op == &f.ops[mt.colsum]) {
-          Value t = productOf(k, mt.zeroOfS);
-          const int64_t n = b.type(t).shape[1];
-          Value sums = b.reduce(OpKind::ReduceSum, b.mul(rw.map(mt.w), t), {0});
-          if (mt.colsumFactor != 1) sums = b.mul(sums, b.constant(mt.colsumFactor, ir::TensorType::f32({n})));
-          rw.set(op.result, mt.colsumIsColumn ? b.reshape(sums, {n, 1}) : sums);
-          rewritten = true;
-        }
+        Value t = productOf(k, mt.zeroOfG);
+        const ir::Shape tShape = b.type(t).shape;
+        const int64_t n = tShape[1];
+        Value v = mt.scaleIsColumn ? b.reshape(rw.map(mt.scale), {n}) : rw.map(mt.scale);
+        if (mt.scaleFactor != 1) v = b.mul(v, b.constant(mt.scaleFactor, ir::TensorType::f32({n})));
+        rw.set(op.result, b.mul(t, b.broadcast(v, tShape, {1})));
+      } else if (const size_t c = asColsum[i]; c != kNone) {
+        const Match &mt = matches[c];
+        Value t = productOf(c, mt.zeroOfS);
+        const int64_t n = b.type(t).shape[1];
+        Value sums = b.reduce(OpKind::ReduceSum, b.mul(rw.map(mt.w), t), {0});
+        if (mt.colsumFactor != 1) sums = b.mul(sums, b.constant(mt.colsumFactor, ir::TensorType::f32({n})));
+        rw.set(op.result, mt.colsumIsColumn ? b.reshape(sums, {n, 1}) : sums);
+      } else {
+        rw.copy(op);
       }
-      if (!rewritten) rw.copy(op);
     }
     f = rw.finish();
     changed = true;
