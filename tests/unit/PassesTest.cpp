@@ -28,6 +28,13 @@ ir::Module compileExample(const std::string &name, std::vector<std::string> sets
   return frontend::compile({path, readFile(path)}, sets);
 }
 
+// How many elements of `got` differ from `want` beyond a relative epsilon and an absolute margin.
+size_t mismatches(const ir::Tensor &got, const ir::Tensor &want, double epsilon, double margin) {
+  size_t count = 0;
+  for (size_t i = 0; i < want.data.size(); ++i) count += !(got.data[i] == Approx(want.data[i]).epsilon(epsilon).margin(margin));
+  return count;
+}
+
 std::string pipelineError(const std::string &text) {
   try {
     passes::parsePipeline(text);
@@ -66,11 +73,8 @@ TEST_CASE("simplification keeps every value of every example and reaches a fixed
       std::vector<ir::Tensor> before = ir::evaluate(f, args), after = ir::evaluate(g, args);
       REQUIRE(before.size() == after.size());
       for (size_t r = 0; r < before.size(); ++r) {
-        size_t mismatches = 0;
-        for (size_t i = 0; i < before[r].data.size(); ++i)
-          mismatches += !(after[r].data[i] == Approx(before[r].data[i]).epsilon(1e-12).margin(1e-14));
         INFO("@" << f.name << " result " << f.results[r].name);
-        CHECK(mismatches == 0);
+        CHECK(mismatches(after[r], before[r], 1e-12, 1e-14) == 0);
       }
     }
     // A second run of the whole default pipeline leaves the module as it is.
@@ -158,10 +162,8 @@ TEST_CASE("reassociate computes a penalty's head-weight gradient without its own
     std::vector<ir::Tensor> want = ir::evaluate(before, args), got = ir::evaluate(after, args);
     REQUIRE(want.size() == got.size());
     for (size_t r = 0; r < want.size(); ++r) {
-      size_t mismatches = 0;
-      for (size_t i = 0; i < want[r].data.size(); ++i) mismatches += !(got[r].data[i] == Approx(want[r].data[i]).epsilon(1e-10).margin(1e-12));
       INFO("result " << before.results[r].name);
-      CHECK(mismatches == 0);
+      CHECK(mismatches(got[r], want[r], 1e-10, 1e-12) == 0);
     }
     // Nothing left to rewrite: a second run changes nothing.
     ir::Module again = reassociated;
