@@ -13,7 +13,9 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
+#include "backend/AmxKernels.h"
 #include "backend/MemoryPlan.h"
 #include "backend/VectorMath.h"
 
@@ -34,7 +36,7 @@ class Emitter {
  public:
   Emitter(const ir::Function &f, llvm::Module &module, const std::string &entry, const CodegenTarget &target)
       : f_(f), ctx_(module.getContext()), module_(&module), b_(ctx_), entry_(entry),
-        vl_(target.vectorWidth), mr_(target.vectorWidth >= 16 ? 8 : 6), parallel_(target.parallel) {}
+        vl_(target.vectorWidth), mr_(target.vectorWidth >= 16 ? 8 : 6), parallel_(target.parallel), amx_(target.amx), amxMinMacs_(target.amxMinMacs) {}
 
   ArenaSize run() {
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
@@ -62,16 +64,20 @@ class Emitter {
     // Tiled matmuls with the same B operand and transpose (a weight in the forward passes of real, fake and
     // interpolated samples, or in every backward pass through it) pack it once: the first packs, the rest read.
     std::vector<PackRequest> packs(f_.ops.size());
-    std::map<std::pair<uint32_t, bool>, size_t> packedB;  // (B's value id, transpose_b) -> the op that packed it
+    std::map<std::tuple<uint32_t, bool, bool>, size_t> packedB;  // (B's value id, transpose_b, on AMX) -> the op that packed it
     for (size_t i = 0; i < f_.ops.size(); ++i)
       if (f_.ops[i].kind == OpKind::Matmul) {
         MatmulDims d = dimsOf(f_.ops[i]);
         packs[i].bFloats = static_cast<size_t>(d.thinScratchFloats());
         if (d.thin()) continue;
-        if (!d.readsAInPlace()) packs[i].aFloats = static_cast<size_t>(d.iBlocks * mr_ * d.k);
-        auto [it, first] = packedB.try_emplace({f_.ops[i].operands[1].id, d.tb}, i);
+        const bool amx = onAmx(d);
+        if (amx)
+          packs[i].aFloats = static_cast<size_t>(amxPackedAFloats(d.m, d.k));
+        else if (!d.readsAInPlace())
+          packs[i].aFloats = static_cast<size_t>(d.iBlocks * mr_ * d.k);
+        auto [it, first] = packedB.try_emplace({f_.ops[i].operands[1].id, d.tb, amx}, i);
         if (first)
-          packs[i].bFloats = static_cast<size_t>(d.jPanels * 2 * vl_ * d.k);
+          packs[i].bFloats = static_cast<size_t>(amx ? amxPackedBFloats(d.k, d.n) : d.jPanels * 2 * vl_ * d.k);
         else
           packs[i].bFrom = it->second;
       }
@@ -364,6 +370,7 @@ class Emitter {
   void matmul(const ir::Op &op) {
     const MatmulDims d = dimsOf(op);
     if (d.thin()) return matmulThin(op, d);
+    if (onAmx(d)) return matmulAmx(op, d);
     const int64_t nr = 2 * vl_;
     Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
     Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
@@ -427,6 +434,36 @@ class Emitter {
           storeTile(C, d, panel, blk, next, tailCols);
         });
       }
+    });
+  }
+
+  // Products of at least CodegenTarget::amxMinMacs multiply-adds run on AMX where the target has it. Smaller ones (ring8's 128-wide
+  // layers) measured 6-11% slower steps on two threads on AMX: packing both operands (the FMA kernel reads A in
+  // place) and three split kernels instead of one or two cost more than the faster tiles save.
+  bool onAmx(const MatmulDims &d) const { return amx_ && !d.thin() && d.m * d.n * d.k >= amxMinMacs_; }
+
+  // C = op(A) op(B) on AMX tiles (backend/AmxKernels.h): both operands packed into three bf16 planes each (B
+  // once for every product that shares it), then 16 x 32 output tiles, each step split across threads.
+  void matmulAmx(const ir::Op &op, const MatmulDims &d) {
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_), *i64Type = b_.getInt64Ty();
+    Value *A = ptrOf(op.operands[0]), *B = ptrOf(op.operands[1]), *C = ptrOf(op.result);
+    Value *pa = packA_.at(op.result.id), *pb = packB_.at(op.result.id);
+    const bool split = d.m * d.n * d.k >= kParallelMacs;
+    const int64_t rowBlocks = (d.m + 15) / 16, colPairs = (d.n + 31) / 32;
+    auto pack = [&](const char *name, Value *from, int64_t ld, bool transposed, int64_t rows, int64_t cols, Value *to, int64_t count) {
+      llvm::FunctionCallee f = module_->getOrInsertFunction(
+          name, llvm::FunctionType::get(b_.getVoidTy(), {ptr, i64Type, i64Type, i64Type, i64Type, ptr, i64Type, i64Type}, false));
+      parallelLoop(count, split ? 1 : count, {from, to}, [&](Value *first, Value *last, const std::vector<Value *> &p) {
+        b_.CreateCall(f, {p[0], i64(ld), i64(transposed), i64(rows), i64(cols), p[1], first, last});
+      });
+    };
+    pack("gantry_amx_pack_a", A, d.lda, d.ta, d.m, d.k, pa, rowBlocks);
+    if (!packedBAlready_.count(op.result.id)) pack("gantry_amx_pack_b", B, d.ldb, d.tb, d.k, d.n, pb, 2 * colPairs);
+    llvm::FunctionCallee product = module_->getOrInsertFunction(
+        "gantry_amx_product", llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr, i64Type, i64Type, i64Type, i64Type, i64Type}, false));
+    const int64_t tiles = rowBlocks * colPairs;
+    parallelLoop(tiles, split ? 1 : tiles, {pa, pb, C}, [&](Value *first, Value *last, const std::vector<Value *> &p) {
+      b_.CreateCall(product, {p[0], p[1], p[2], i64(d.m), i64(d.n), i64(d.k), first, last});
     });
   }
 
@@ -1118,6 +1155,8 @@ class Emitter {
   const int64_t vl_;  // f32 lanes per vector register
   const int64_t mr_;  // rows of C per register tile
   const bool parallel_;  // split large kernels across threads
+  const bool amx_;       // tiled matmuls on AMX (backend/AmxKernels.h)
+  const int64_t amxMinMacs_;
   std::map<uint32_t, Value *> packA_, packB_;
   std::set<uint32_t> packedBAlready_;  // matmul results whose B an earlier matmul packed
   llvm::MDNode *accessGroup_ = nullptr;  // see independentInnermost

@@ -32,6 +32,7 @@
 #include <stdexcept>
 
 #include "backend/EmitLLVM.h"
+#include "backend/AmxKernels.h"
 #include "backend/Cache.h"
 #include "backend/Host.h"
 #include "backend/ThreadPool.h"
@@ -114,6 +115,9 @@ class Jit {
     // The runtime helper compiled code calls for threads.
     llvm::orc::SymbolMap helpers;
     helpers[jit_->mangleAndIntern("gantry_parallel_for")] = {llvm::orc::ExecutorAddr::fromPtr(&gantry_parallel_for), llvm::JITSymbolFlags::Exported};
+    helpers[jit_->mangleAndIntern("gantry_amx_pack_a")] = {llvm::orc::ExecutorAddr::fromPtr(&gantry_amx_pack_a), llvm::JITSymbolFlags::Exported};
+    helpers[jit_->mangleAndIntern("gantry_amx_pack_b")] = {llvm::orc::ExecutorAddr::fromPtr(&gantry_amx_pack_b), llvm::JITSymbolFlags::Exported};
+    helpers[jit_->mangleAndIntern("gantry_amx_product")] = {llvm::orc::ExecutorAddr::fromPtr(&gantry_amx_product), llvm::JITSymbolFlags::Exported};
     if (llvm::Error e = jd.define(llvm::orc::absoluteSymbols(std::move(helpers)))) fail(std::move(e), "defining runtime helpers");
     if (llvm::Error e = jit_->addObjectFile(jd, llvm::MemoryBuffer::getMemBufferCopy(object))) fail(std::move(e), "loading the object");
     llvm::orc::ExecutorAddr addr = check(jit_->lookup(jd, entry), "linking the compiled function");
@@ -189,8 +193,8 @@ std::string buildId() {
 // Empty when the binary has no build ID: then only cacheKey (the emitted LLVM IR) is safe.
 std::string quickCacheKey(const ir::Function &f, const CodegenTarget &target, llvm::TargetMachine &tm) {
   if (buildId().empty()) return {};
-  return fmt::format("gantry {} build {} / width {} parallel {} / LLVM {} O2 / {} {} {}\n{}", GANTRY_VERSION, buildId(), target.vectorWidth,
-                     target.parallel, LLVM_VERSION_STRING, tm.getTargetTriple().str(), tm.getTargetCPU().str(),
+  return fmt::format("gantry {} build {} / width {} parallel {} amx {} from {} / LLVM {} O2 / {} {} {}\n{}", GANTRY_VERSION, buildId(),
+                     target.vectorWidth, target.parallel, target.amx, target.amxMinMacs, LLVM_VERSION_STRING, tm.getTargetTriple().str(), tm.getTargetCPU().str(),
                      tm.getTargetFeatureString().str(), ir::print(f));
 }
 
@@ -224,7 +228,12 @@ CodegenTarget hostCodegenTarget(bool parallel) {
     HostTarget host = detectHost();
     return host.has("avx512f") ? 16 : host.has("avx2") || host.has("avx") ? 8 : 4;
   }();
-  return CodegenTarget{width, parallel};
+  // AMX where the machine has it, unless GANTRY_AMX=0 (to compare, or to get plain f32 FMA results).
+  static const bool amx = [] {
+    const char *setting = std::getenv("GANTRY_AMX");
+    return !(setting && std::string(setting) == "0") && amxAvailable();
+  }();
+  return CodegenTarget{width, parallel, amx};
 }
 
 namespace {
@@ -236,11 +245,20 @@ struct HostModule {
   EmittedModule emitted;
 };
 
-HostModule hostModule(const ir::Function &f, bool optimized) {
+// The target compile() generates code for, given its options.
+CodegenTarget targetFor(const CompileOptions &options) {
+  CodegenTarget target = hostCodegenTarget(true);
+  if (options.vectorWidth != 0) target.vectorWidth = options.vectorWidth;
+  if (!options.amx || target.vectorWidth < 16) target.amx = false;  // hosts with narrower vectors have no AMX
+  if (options.amxMinMacs >= 0) target.amxMinMacs = options.amxMinMacs;
+  return target;
+}
+
+HostModule hostModule(const ir::Function &f, bool optimized, const CompileOptions &options) {
   initializeLlvm();
   HostModule h;
   h.tm = check(hostBuilder().createTargetMachine(), "creating the target machine");
-  h.emitted = emitFunction(f, *h.ctx, "gantry_" + f.name, hostCodegenTarget(true));
+  h.emitted = emitFunction(f, *h.ctx, "gantry_" + f.name, targetFor(options));
   h.emitted.module->setDataLayout(h.tm->createDataLayout());
   h.emitted.module->setTargetTriple(h.tm->getTargetTriple().str());
   if (optimized) optimize(*h.emitted.module, *h.tm);
@@ -362,8 +380,7 @@ std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOp
   std::unique_ptr<llvm::TargetMachine> ownTm = hostTargetMachine(true);
   llvm::TargetMachine &tm = *ownTm;
   CompileCache cache(options.useCache ? (options.cacheDirectory.empty() ? CompileCache::defaultDirectory() : options.cacheDirectory) : "");
-  CodegenTarget target = hostCodegenTarget(true);
-  if (options.vectorWidth != 0) target.vectorWidth = options.vectorWidth;
+  const CodegenTarget target = targetFor(options);
   // A hit on the quick key skips code generation altogether (a cached unrolled step loads in a few ms instead of
   // ~30); otherwise emit, and key on the emitted LLVM IR when the binary has no build ID.
   const std::string quickKey = options.useCache ? quickCacheKey(f, target, tm) : std::string();
@@ -404,16 +421,16 @@ static std::string arenaSummary(const EmittedModule &e) {
   return fmt::format("arena {} bytes ({} without reuse)", e.arenaFloats * 4, e.naiveFloats * 4);
 }
 
-std::string llvmIr(const ir::Function &f, bool optimized) {
-  HostModule h = hostModule(f, optimized);
+std::string llvmIr(const ir::Function &f, bool optimized, const CompileOptions &options) {
+  HostModule h = hostModule(f, optimized, options);
   std::string out = fmt::format("; gantry @{}: {}\n", f.name, arenaSummary(h.emitted));
   llvm::raw_string_ostream os(out);
   h.emitted.module->print(os, nullptr);
   return os.str();
 }
 
-std::string assembly(const ir::Function &f) {
-  HostModule h = hostModule(f, true);
+std::string assembly(const ir::Function &f, const CompileOptions &options) {
+  HostModule h = hostModule(f, true, options);
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;

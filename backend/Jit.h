@@ -57,13 +57,15 @@ struct CompileOptions {
   bool useCache = true;        // the on-disk cache of backend/Cache.h (`--no-cache` turns it off)
   std::string cacheDirectory;  // empty: CompileCache::defaultDirectory()
   int vectorWidth = 0;         // floats per vector: 0 for the host's widest; 8 or 4 exercise narrower hosts' code
+  bool amx = true;             // matmuls on AMX tiles where the host has them (a narrower vectorWidth turns this off)
+  int64_t amxMinMacs = -1;     // the smallest product on AMX, in multiply-adds; -1: CodegenTarget's default
 };
 
 // Compiles `f` (which must verify) into native code, or loads it from the compile cache.
 std::unique_ptr<CompiledFunction> compile(const ir::Function &f, const CompileOptions &options = {});
 
 // The LLVM IR of `f`, before or after the O2 pipeline; and the host assembly.
-std::string llvmIr(const ir::Function &f, bool optimized);
-std::string assembly(const ir::Function &f);
+std::string llvmIr(const ir::Function &f, bool optimized, const CompileOptions &options = {});
+std::string assembly(const ir::Function &f, const CompileOptions &options = {});
 
 }  // namespace gantry::backend

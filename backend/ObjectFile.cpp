@@ -56,7 +56,10 @@ AotOutput compileAheadOfTime(const ir::Module &m, const std::string &prefix, con
       GANTRY_VERSION, source, tm->getTargetCPU().str(), tm->getTargetTriple().str(), guard, guard);
   for (const ir::Function &f : m.functions) {
     const std::string symbol = cName(prefix + "_" + f.name);
-    ArenaSize size = emitInto(module, f, symbol, hostCodegenTarget(getenv("GANTRY_AOT_PARALLEL") != nullptr));
+    // Object files stay self-contained (gantry_parallel_for aside): no calls into the AMX kernels of backend/.
+    CodegenTarget target = hostCodegenTarget(getenv("GANTRY_AOT_PARALLEL") != nullptr);
+    target.amx = false;
+    ArenaSize size = emitInto(module, f, symbol, target);
     header += fmt::format("\n/* @{}: {} buffers\n", f.name, f.params.size() + f.results.size());
     for (size_t i = 0; i < f.params.size(); ++i)
       header += describeBuffer(i, ir::roleName(f.params[i].role), f.nameOf(f.params[i].value), f.type(f.params[i].value),

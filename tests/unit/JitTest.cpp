@@ -18,6 +18,7 @@
 #include <fstream>
 #include <random>
 
+#include "backend/AmxKernels.h"
 #include "backend/Jit.h"
 #include "backend/Target.h"
 #include "backend/ThreadPool.h"
@@ -215,12 +216,15 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
   // whole tiles, contractions that fill whole transposed blocks or leave a remainder, and more than one K block
   // (the later blocks start from C's partial sums), at AVX-512's, AVX2's and SSE's vector widths. A is read
   // in place, except with rows 1024 floats apart (k = 1024) or, transposed, 512 (m = 512), where it is packed.
-  for (int width : {0, 8, 4})
+  // Width 0 runs twice on an AMX host: with the AMX kernels (backend/AmxKernels.h) and without.
+  for (int config : {0, 1, 8, 4})
     for (int64_t k : {5, 16, 37, 64, 300, 600, 1024})
       for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{{8, 32}, {13, 33}, {40, 17}, {64, 100}, {512, 19}})
         for (bool ta : {false, true})
           for (bool tb : {false, true}) {
-            INFO("tiled m = " << m << ", n = " << n << ", k = " << k << ", ta = " << ta << ", tb = " << tb << ", width = " << width);
+            const int width = config == 1 ? 0 : config;
+            INFO("tiled m = " << m << ", n = " << n << ", k = " << k << ", ta = " << ta << ", tb = " << tb << ", width = " << width
+                              << (config == 1 ? " without AMX" : ""));
             auto t = [](ir::Shape s) { return TensorType::f32(std::move(s)); };
             TensorType a = ta ? t({k, m}) : t({m, k}), bt = tb ? t({n, k}) : t({k, n});
             ir::Function f = oneOp(OpKind::Matmul, {a, bt}, {{"transpose_a", ta}, {"transpose_b", tb}});
@@ -228,6 +232,8 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
             for (const ir::Param &p : f.params) args.push_back(randomTensor(f.type(p.value), rng, -2, 2));
             backend::CompileOptions options;
             options.vectorWidth = width;
+            options.amx = config != 1;
+            options.amxMinMacs = 0;  // every tiled product, however small, to reach the AMX kernels' edges
             Run r = runBoth(f, args, options);
             checkClose(r.jit[0], r.ref[0], 1e-5, 1e-5 * 2 * static_cast<double>(k));
           }
@@ -235,6 +241,56 @@ TEST_CASE("shape ops, reductions and matmul match the interpreter on odd shapes"
   std::vector<double> values(37);
   for (size_t i = 0; i < values.size(); ++i) values[i] = 0.5 * static_cast<double>(i) - 3;
   check(oneOp(OpKind::Constant, {}, {{"value", values}}, TensorType::f32({37})), 0, 0);
+}
+
+// The AMX products (backend/AmxKernels.h) are as accurate as f32 FMAs: against exact (double) products, the error
+// stays within 2^-22 of the sum of the magnitudes of the terms (one f32 FMA chain over 512 terms reaches 3.4e-7
+// on the same data; the AMX kernels stay below 7e-8). Leaving out any one of the five small terms of the split
+// (a1 b1, a0 b2, ...) costs about 2^-18 and fails. Every transpose,
+// shapes with and without whole tiles, inputs scaled to 1e-15 and 1e15, and the 512-wide products of the
+// WGAN-GP example.
+TEST_CASE("AMX products are as accurate as f32 FMAs", "[jit][amx]") {
+  if (!backend::amxAvailable()) {
+    WARN("this CPU has no AMX: nothing to test");
+    return;
+  }
+  std::mt19937 rng(11);
+  std::normal_distribution<double> normal;
+  struct Case {
+    int64_t m, k, n;
+    double scale;
+  };
+  for (const Case &c : std::vector<Case>{{37, 45, 53, 1}, {16, 32, 32, 1}, {64, 100, 70, 1e-15}, {5, 300, 9, 1e15},
+                                         {48, 1024, 40, 1}, {256, 512, 512, 1}, {512, 256, 512, 1}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        INFO("m = " << c.m << ", k = " << c.k << ", n = " << c.n << ", scale " << c.scale << ", ta = " << ta << ", tb = " << tb);
+        auto t = [](ir::Shape s) { return TensorType::f32(std::move(s)); };
+        ir::Function f = oneOp(OpKind::Matmul, {ta ? t({c.k, c.m}) : t({c.m, c.k}), tb ? t({c.n, c.k}) : t({c.k, c.n})},
+                               {{"transpose_a", ta}, {"transpose_b", tb}});
+        std::vector<ir::Tensor> args;
+        for (const ir::Param &p : f.params) {
+          ir::Tensor x = ir::Tensor::zeros(f.type(p.value));
+          for (double &v : x.data) v = static_cast<float>(c.scale * normal(rng));
+          args.push_back(x);
+        }
+        backend::CompileOptions everyProduct;
+        everyProduct.amxMinMacs = 0;
+        std::vector<ir::Tensor> got = backend::compile(f, everyProduct)->run(args);
+        const ir::Tensor &a = args[0], &b = args[1];
+        double worst = 0;
+        for (int64_t i = 0; i < c.m; ++i)
+          for (int64_t j = 0; j < c.n; ++j) {
+            double exact = 0, magnitude = 0;
+            for (int64_t p = 0; p < c.k; ++p) {
+              const double term = a.data[ta ? p * c.m + i : i * c.k + p] * b.data[tb ? j * c.k + p : p * c.n + j];
+              exact += term;
+              magnitude += std::abs(term);
+            }
+            worst = std::max(worst, std::abs(got[0].data[i * c.n + j] - exact) / magnitude);
+          }
+        CHECK(worst <= std::ldexp(1.0, -22));
+      }
 }
 
 TEST_CASE("whole examples: forward passes, gradients and second-order gradients", "[jit][models]") {
@@ -269,12 +325,19 @@ TEST_CASE("the emitted code uses the host's widest vector registers", "[jit][ass
   ir::Function add = oneOp(OpKind::Add, {TensorType::f32({4096}), TensorType::f32({4096})});
   ir::Function tanh = oneOp(OpKind::Tanh, {TensorType::f32({4096})});
   ir::Function mm = oneOp(OpKind::Matmul, {TensorType::f32({128, 128}), TensorType::f32({128, 128})});
+  backend::CompileOptions fma;  // the matmul's own FMA kernel, not the AMX one
+  fma.amx = false;
   for (const ir::Function *f : {&add, &tanh, &mm}) {
     INFO(f->name);
-    std::string text = backend::assembly(*f);
+    std::string text = backend::assembly(*f, fma);
     CHECK(text.find(reg) != std::string::npos);
   }
-  CHECK(backend::assembly(mm).find("vfmadd") != std::string::npos);
+  CHECK(backend::assembly(mm, fma).find("vfmadd") != std::string::npos);
+  // Where the host has AMX, a large enough tiled matmul calls the AMX kernels instead.
+  backend::CompileOptions amx;
+  amx.amxMinMacs = 0;
+  CHECK((backend::assembly(mm, amx).find("gantry_amx_product") != std::string::npos) == backend::amxAvailable());
+  CHECK(backend::assembly(mm).find("gantry_amx_product") == std::string::npos);  // 128^3 is below the default
 }
 
 TEST_CASE("the compile cache: hit on the same code, miss on any change, survives damage", "[jit][cache]") {

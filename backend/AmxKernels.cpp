@@ -1,0 +1,282 @@
+#include "backend/AmxKernels.h"
+
+#include <cpuid.h>
+// GCC 12 reports its own _mm512_undefined_epi32 (inlined into the conversions below) as maybe uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+// Only the functions marked AMX_TARGET use AVX-512 and AMX instructions; the rest of this file runs anywhere, and
+// JIT code calls the kernels only where amxAvailable() said yes.
+#define AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+namespace gantry::backend {
+namespace {
+
+constexpr int64_t kTileRows = 16;     // rows of every tile
+constexpr int64_t kTileK = 32;        // bf16 values of k per A-tile row (64 bytes)
+constexpr int64_t kTileBf16 = 512;    // bf16 values per tile (1 KiB)
+
+int64_t blocks(int64_t n, int64_t size) { return (n + size - 1) / size; }
+
+bool askLinuxForTiles() {
+  // The tile data state is off for a process until it asks (Linux 5.16+): ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA.
+  constexpr long kArchReqXcompPerm = 0x1023;
+  constexpr long kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+bool cpuHasAmx() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24), avx512bw = ebx & (1u << 30), avx512f = ebx & (1u << 16);
+  if (!(amxBf16 && amxTile && avx512bw && avx512f)) return false;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+  const bool avx512bf16 = eax & (1u << 5);
+  return avx512bf16;
+}
+
+}  // namespace
+
+bool amxAvailable() {
+  static const bool available = cpuHasAmx() && askLinuxForTiles();
+  return available;
+}
+
+int64_t amxPackedAFloats(int64_t m, int64_t k) { return 3 * blocks(m, kTileRows) * blocks(k, kTileK) * kTileBf16 / 2; }
+int64_t amxPackedBFloats(int64_t k, int64_t n) { return 3 * 2 * blocks(n, 2 * kTileRows) * blocks(k, kTileK) * kTileBf16 / 2; }
+
+}  // namespace gantry::backend
+
+namespace {
+
+using gantry::backend::kTileBf16;
+using gantry::backend::kTileK;
+using gantry::backend::kTileRows;
+using gantry::backend::blocks;
+
+// 16 floats split exactly into three bf16 vectors, x = x0 + x1 + x2 (each the nearest bf16 to what is left).
+struct Split16 {
+  __m256i part[3];
+};
+
+AMX_TARGET inline __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+
+AMX_TARGET inline Split16 split16(__m512 x) {
+  Split16 s;
+  s.part[0] = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x));
+  __m512 rest = _mm512_sub_ps(x, widen(s.part[0]));
+  s.part[1] = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(rest));
+  rest = _mm512_sub_ps(rest, widen(s.part[1]));
+  s.part[2] = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(rest));
+  return s;
+}
+
+// Up to 16 floats from `from` (`count` of them, zero past), or zeros when count <= 0.
+AMX_TARGET inline __m512 load16(const float *from, int64_t count) {
+  if (count >= 16) return _mm512_loadu_ps(from);
+  if (count <= 0) return _mm512_setzero_ps();
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), from);
+}
+
+// Two 16-value halves into one 32-value row: [lo | hi].
+AMX_TARGET inline __m512i concat(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+// Pairs: [e0, o0, e1, o1, ..., e15, o15] (a row of a B tile, or a column of pairs of an A tile).
+AMX_TARGET inline __m512i interleave(__m256i even, __m256i odd) {
+  alignas(64) static const uint16_t index[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                                 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  return _mm512_permutexvar_epi16(_mm512_load_si512(index), concat(even, odd));
+}
+
+// Transposes 16 x 16 32-bit values held as 16 rows, in four rounds of two-input permutes (round `bit` exchanges
+// that bit of the row index with that bit of the column index).
+AMX_TARGET inline void transpose16(__m512i rows[16]) {
+  for (int bit = 1; bit < 16; bit <<= 1) {
+    alignas(64) int32_t low[16], high[16];
+    for (int c = 0; c < 16; ++c) {
+      low[c] = (c & bit) == 0 ? c : 16 + (c ^ bit);
+      high[c] = (c & bit) != 0 ? 16 + c : (c | bit);
+    }
+    const __m512i lowIndex = _mm512_load_si512(low), highIndex = _mm512_load_si512(high);
+    for (int r = 0; r < 16; ++r) {
+      if (r & bit) continue;
+      __m512i a = rows[r], b = rows[r | bit];
+      rows[r] = _mm512_permutex2var_epi32(a, lowIndex, b);
+      rows[r | bit] = _mm512_permutex2var_epi32(a, highIndex, b);
+    }
+  }
+}
+
+// Tile (block, kb) of plane p in a packed operand with `blockCount` blocks and `kBlocks` k blocks.
+inline uint16_t *tileAt(void *packed, int64_t plane, int64_t block, int64_t kb, int64_t blockCount, int64_t kBlocks) {
+  return static_cast<uint16_t *>(packed) + ((plane * blockCount + block) * kBlocks + kb) * kTileBf16;
+}
+
+AMX_TARGET inline void storeRows(uint16_t *tile0, uint16_t *tile1, uint16_t *tile2, int64_t row, const __m512i parts[3]) {
+  _mm512_storeu_si512(tile0 + row * 32, parts[0]);
+  _mm512_storeu_si512(tile1 + row * 32, parts[1]);
+  _mm512_storeu_si512(tile2 + row * 32, parts[2]);
+}
+
+}  // namespace
+
+extern "C" AMX_TARGET void gantry_amx_pack_a(const float *a, int64_t lda, int64_t transposed, int64_t m, int64_t k, void *packed,
+                                             int64_t first, int64_t last) {
+  const int64_t rowBlocks = blocks(m, kTileRows), kBlocks = blocks(k, kTileK);
+  for (int64_t ib = first; ib < last; ++ib)
+    for (int64_t kb = 0; kb < kBlocks; ++kb) {
+      uint16_t *t0 = tileAt(packed, 0, ib, kb, rowBlocks, kBlocks), *t1 = tileAt(packed, 1, ib, kb, rowBlocks, kBlocks),
+               *t2 = tileAt(packed, 2, ib, kb, rowBlocks, kBlocks);
+      const int64_t p0 = kb * kTileK, kLeft = k - p0, i0 = ib * kTileRows;
+      if (!transposed) {
+        // Tile row r is row i0 + r of A, 32 values of k from p0: contiguous.
+        for (int64_t r = 0; r < kTileRows; ++r) {
+          const bool inside = i0 + r < m;
+          const float *row = a + (inside ? (i0 + r) * lda + p0 : 0);
+          Split16 lo = split16(load16(row, inside ? kLeft : 0)), hi = split16(load16(row + 16, inside ? kLeft - 16 : 0));
+          __m512i parts[3];
+          for (int p = 0; p < 3; ++p) parts[p] = concat(lo.part[p], hi.part[p]);
+          storeRows(t0, t1, t2, r, parts);
+        }
+        continue;
+      }
+      // Transposed: row p of A holds op(A)(i0 .. i0+15, p). Pairs of rows give, for each of the 16 rows of the
+      // tile, one 32-bit pair of k values; a 16 x 16 transpose puts them in tile-row order.
+      __m512i pairs[3][16];
+      for (int64_t q = 0; q < 16; ++q) {
+        const int64_t p = p0 + 2 * q;
+        const int64_t cols = m - i0;
+        Split16 even = split16(load16(a + (p < k ? p * lda + i0 : 0), p < k ? cols : 0));
+        Split16 odd = split16(load16(a + (p + 1 < k ? (p + 1) * lda + i0 : 0), p + 1 < k ? cols : 0));
+        for (int part = 0; part < 3; ++part) pairs[part][q] = interleave(even.part[part], odd.part[part]);
+      }
+      for (int part = 0; part < 3; ++part) transpose16(pairs[part]);
+      for (int64_t r = 0; r < kTileRows; ++r) {
+        __m512i parts[3] = {pairs[0][r], pairs[1][r], pairs[2][r]};
+        storeRows(t0, t1, t2, r, parts);
+      }
+    }
+}
+
+extern "C" AMX_TARGET void gantry_amx_pack_b(const float *b, int64_t ldb, int64_t transposed, int64_t k, int64_t n, void *packed,
+                                             int64_t first, int64_t last) {
+  const int64_t colBlocks = 2 * blocks(n, 2 * kTileRows), kBlocks = blocks(k, kTileK);
+  for (int64_t jb = first; jb < last; ++jb)
+    for (int64_t kb = 0; kb < kBlocks; ++kb) {
+      uint16_t *t0 = tileAt(packed, 0, jb, kb, colBlocks, kBlocks), *t1 = tileAt(packed, 1, jb, kb, colBlocks, kBlocks),
+               *t2 = tileAt(packed, 2, jb, kb, colBlocks, kBlocks);
+      const int64_t p0 = kb * kTileK, j0 = jb * kTileRows, cols = n - j0;
+      if (!transposed) {
+        // Tile row q is rows p0 + 2q and p0 + 2q + 1 of B, 16 columns from j0, interleaved into pairs.
+        for (int64_t q = 0; q < 16; ++q) {
+          const int64_t p = p0 + 2 * q;
+          Split16 even = split16(load16(b + (p < k ? p * ldb + j0 : 0), p < k ? cols : 0));
+          Split16 odd = split16(load16(b + (p + 1 < k ? (p + 1) * ldb + j0 : 0), p + 1 < k ? cols : 0));
+          __m512i parts[3];
+          for (int part = 0; part < 3; ++part) parts[part] = interleave(even.part[part], odd.part[part]);
+          storeRows(t0, t1, t2, q, parts);
+        }
+        continue;
+      }
+      // Transposed: row j of B holds op(B)(p, j) for consecutive p, i.e. the 16 pairs column j of the tile
+      // needs; a 16 x 16 transpose puts them in tile-row order.
+      __m512i pairs[3][16];
+      const int64_t kLeft = k - p0;
+      for (int64_t j = 0; j < 16; ++j) {
+        const bool inside = j0 + j < n;
+        const float *row = b + (inside ? (j0 + j) * ldb + p0 : 0);
+        Split16 lo = split16(load16(row, inside ? kLeft : 0)), hi = split16(load16(row + 16, inside ? kLeft - 16 : 0));
+        for (int part = 0; part < 3; ++part) pairs[part][j] = concat(lo.part[part], hi.part[part]);
+      }
+      for (int part = 0; part < 3; ++part) transpose16(pairs[part]);
+      for (int64_t q = 0; q < 16; ++q) {
+        __m512i parts[3] = {pairs[0][q], pairs[1][q], pairs[2][q]};
+        storeRows(t0, t1, t2, q, parts);
+      }
+    }
+}
+
+namespace {
+
+struct TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t bytesPerRow[16] = {};
+  uint8_t rows[16] = {};
+};
+
+}  // namespace
+
+extern "C" AMX_TARGET void gantry_amx_product(const void *packedA, const void *packedB, float *c, int64_t m, int64_t n, int64_t k,
+                                              int64_t first, int64_t last) {
+  // Tiles 0-1: the a0 b0 sums of the tile's two 16 x 16 halves; 2-3: the five small terms; 4: a0; 5-6: one
+  // part of B for both halves; 7: a1 or a2.
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = 16;
+    config.bytesPerRow[t] = 64;
+  }
+  _tile_loadconfig(&config);
+  const int64_t rowBlocks = blocks(m, kTileRows), colBlocks = 2 * blocks(n, 2 * kTileRows), kBlocks = blocks(k, kTileK);
+  void *pa = const_cast<void *>(packedA), *pb = const_cast<void *>(packedB);
+  alignas(64) float big[16 * 32], small[16 * 32];
+  for (int64_t t = first; t < last; ++t) {
+    const int64_t ib = t % rowBlocks, jb = 2 * (t / rowBlocks);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t kb = 0; kb < kBlocks; ++kb) {
+      const uint16_t *a0 = tileAt(pa, 0, ib, kb, rowBlocks, kBlocks), *a1 = tileAt(pa, 1, ib, kb, rowBlocks, kBlocks),
+                     *a2 = tileAt(pa, 2, ib, kb, rowBlocks, kBlocks);
+      auto b = [&](int64_t part, int64_t half) { return tileAt(pb, part, jb + half, kb, colBlocks, kBlocks); };
+      _tile_loadd(4, a0, 64);
+      _tile_loadd(7, a1, 64);
+      _tile_loadd(5, b(0, 0), 64);
+      _tile_loadd(6, b(0, 1), 64);
+      _tile_dpbf16ps(0, 4, 5);  // a0 b0
+      _tile_dpbf16ps(1, 4, 6);
+      _tile_dpbf16ps(2, 7, 5);  // a1 b0
+      _tile_dpbf16ps(3, 7, 6);
+      _tile_loadd(7, a2, 64);
+      _tile_dpbf16ps(2, 7, 5);  // a2 b0
+      _tile_dpbf16ps(3, 7, 6);
+      _tile_loadd(5, b(1, 0), 64);
+      _tile_loadd(6, b(1, 1), 64);
+      _tile_dpbf16ps(2, 4, 5);  // a0 b1
+      _tile_dpbf16ps(3, 4, 6);
+      _tile_loadd(7, a1, 64);
+      _tile_dpbf16ps(2, 7, 5);  // a1 b1
+      _tile_dpbf16ps(3, 7, 6);
+      _tile_loadd(5, b(2, 0), 64);
+      _tile_loadd(6, b(2, 1), 64);
+      _tile_dpbf16ps(2, 4, 5);  // a0 b2
+      _tile_dpbf16ps(3, 4, 6);
+    }
+    _tile_stored(0, big, 32 * 4);
+    _tile_stored(1, big + 16, 32 * 4);
+    _tile_stored(2, small, 32 * 4);
+    _tile_stored(3, small + 16, 32 * 4);
+    const int64_t i0 = ib * kTileRows, j0 = jb * kTileRows;
+    const int64_t rows = std::min<int64_t>(16, m - i0), cols = std::min<int64_t>(32, n - j0);
+    const __mmask16 lowMask = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    const __mmask16 highMask = static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int64_t r = 0; r < rows; ++r) {
+      float *out = c + (i0 + r) * n + j0;
+      _mm512_mask_storeu_ps(out, lowMask, _mm512_add_ps(_mm512_load_ps(big + r * 32), _mm512_load_ps(small + r * 32)));
+      _mm512_mask_storeu_ps(out + 16, highMask, _mm512_add_ps(_mm512_load_ps(big + r * 32 + 16), _mm512_load_ps(small + r * 32 + 16)));
+    }
+  }
+  _tile_release();
+}
