@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 // Only the functions marked AMX_TARGET use AVX-512 and AMX instructions; the rest of this file runs anywhere, and
 // JIT code calls the kernels only where amxAvailable() said yes.
@@ -51,6 +53,14 @@ bool cpuHasAmx() {
 bool amxAvailable() {
   static const bool available = cpuHasAmx() && askLinuxForTiles();
   return available;
+}
+
+bool amxEnabled() {
+  static const bool enabled = [] {
+    const char *setting = std::getenv("GANTRY_AMX");
+    return !(setting && std::string(setting) == "0") && amxAvailable();
+  }();
+  return enabled;
 }
 
 int64_t amxPackedAFloats(int64_t m, int64_t k) { return 3 * blocks(m, kTileRows) * blocks(k, kTileK) * kTileBf16 / 2; }

@@ -25,6 +25,9 @@ namespace gantry::backend {
 // Whether this machine and its OS let Gantry use AMX (asks Linux for permission to use the tile registers the
 // first time; thread-safe). False on CPUs without AMX-BF16.
 bool amxAvailable();
+// Whether compiled code uses it: amxAvailable(), unless the environment sets GANTRY_AMX=0 (to compare, or to
+// get the f32 FMA kernels' results).
+bool amxEnabled();
 
 // Sizes, in floats, of the packed operands of an m x k by k x n product.
 int64_t amxPackedAFloats(int64_t m, int64_t k);

@@ -437,9 +437,9 @@ class Emitter {
     });
   }
 
-  // Products of at least CodegenTarget::amxMinMacs multiply-adds run on AMX where the target has it. Smaller ones (ring8's 128-wide
-  // layers) measured 6-11% slower steps on two threads on AMX: packing both operands (the FMA kernel reads A in
-  // place) and three split kernels instead of one or two cost more than the faster tiles save.
+  // Products of at least CodegenTarget::amxMinMacs multiply-adds run on AMX where the target has it. Smaller ones
+  // (ring8's 128-wide layers) made steps 6-11% slower on two threads on AMX: packing both operands (the FMA kernel
+  // reads A in place) and three split kernels instead of one or two cost more than the faster tiles save.
   bool onAmx(const MatmulDims &d) const { return amx_ && !d.thin() && d.m * d.n * d.k >= amxMinMacs_; }
 
   // C = op(A) op(B) on AMX tiles (backend/AmxKernels.h): both operands packed into three bf16 planes each (B

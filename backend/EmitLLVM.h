@@ -34,7 +34,7 @@ struct CodegenTarget {
   int vectorWidth = 8;
   bool parallel = false;  // split matmul and large elementwise kernels across threads (gantry_parallel_for)
   bool amx = false;       // tiled matmuls on AMX tiles with f32 accuracy (backend/AmxKernels.h); AMX hosts only
-  int64_t amxMinMacs = int64_t{1} << 24;  // ... those with at least this many multiply-adds (smaller ones measured slower)
+  int64_t amxMinMacs = int64_t{1} << 25;  // ... those with at least this many multiply-adds (smaller ones measured slower)
 };
 
 EmittedModule emitFunction(const ir::Function &f, llvm::LLVMContext &ctx, const std::string &entry,

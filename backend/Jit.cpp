@@ -228,12 +228,7 @@ CodegenTarget hostCodegenTarget(bool parallel) {
     HostTarget host = detectHost();
     return host.has("avx512f") ? 16 : host.has("avx2") || host.has("avx") ? 8 : 4;
   }();
-  // AMX where the machine has it, unless GANTRY_AMX=0 (to compare, or to get plain f32 FMA results).
-  static const bool amx = [] {
-    const char *setting = std::getenv("GANTRY_AMX");
-    return !(setting && std::string(setting) == "0") && amxAvailable();
-  }();
-  return CodegenTarget{width, parallel, amx};
+  return CodegenTarget{width, parallel, amxEnabled()};
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <string>
 
+#include "backend/AmxKernels.h"
 #include "backend/Jit.h"
 #include "backend/ObjectFile.h"
 #include "backend/Target.h"
@@ -42,8 +43,9 @@ std::string currentSource;
 
 std::string versionText() {
   gantry::backend::HostTarget host = gantry::backend::detectHost();
-  return fmt::format("gantry {}\nLLVM {}, host {} ({}{})", GANTRY_VERSION, gantry::backend::llvmVersion(), host.cpu,
-                     host.triple, host.has("avx512f") ? ", AVX-512" : host.has("avx2") ? ", AVX2" : "");
+  return fmt::format("gantry {}\nLLVM {}, host {} ({}{}{})", GANTRY_VERSION, gantry::backend::llvmVersion(), host.cpu,
+                     host.triple, host.has("avx512f") ? ", AVX-512" : host.has("avx2") ? ", AVX2" : "",
+                     gantry::backend::amxEnabled() ? ", AMX for large matmuls" : "");
 }
 
 void emit(const std::string &text, const std::string &outPath) {

@@ -498,24 +498,32 @@ TEST_CASE("whole training steps: unrolled second order, penalties, n_critic", "[
         if (name.ends_with(".b") && step.params[i].role == ir::ParamRole::Param) args[i].data[k] = 0.1 * std::cos(static_cast<double>(k));
       }
     }
-    Run r = runBoth(step, args);
-    for (size_t j = 0; j < r.ref.size(); ++j) {
-      // Compare what the step changed (θ' - θ), not θ', so an error in a small update cannot hide in a large θ.
-      const std::string &name = step.results[j].name;
-      std::vector<double> before(r.ref[j].data.size(), 0.0);
-      for (size_t i = 0; i < step.params.size(); ++i)
-        if (step.nameOf(step.params[i].value) == name) before = asF32(args[i]).data;
-      double diff = 0, norm = 0, size = 0;
-      for (size_t i = 0; i < r.ref[j].data.size(); ++i) {
-        double want = r.ref[j].data[i] - before[i], got = r.jit[j].data[i] - before[i];
-        diff += (got - want) * (got - want);
-        norm += want * want;
-        size += r.ref[j].data[i] * r.ref[j].data[i];
+    // On an AMX host, a second time with every tiled product on AMX (these batches are far below the size
+    // that takes AMX by default).
+    for (bool everyProductOnAmx : {false, true}) {
+      if (everyProductOnAmx && !backend::amxAvailable()) continue;
+      backend::CompileOptions options;
+      if (everyProductOnAmx) options.amxMinMacs = 0;
+      Run r = runBoth(step, args, options);
+      for (size_t j = 0; j < r.ref.size(); ++j) {
+        // Compare what the step changed (θ' - θ), not θ', so an error in a small update cannot hide in a large θ.
+        const std::string &name = step.results[j].name;
+        std::vector<double> before(r.ref[j].data.size(), 0.0);
+        for (size_t i = 0; i < step.params.size(); ++i)
+          if (step.nameOf(step.params[i].value) == name) before = asF32(args[i]).data;
+        double diff = 0, norm = 0, size = 0;
+        for (size_t i = 0; i < r.ref[j].data.size(); ++i) {
+          double want = r.ref[j].data[i] - before[i], got = r.jit[j].data[i] - before[i];
+          diff += (got - want) * (got - want);
+          norm += want * want;
+          size += r.ref[j].data[i] * r.ref[j].data[i];
+        }
+        INFO(c.example << " @step result " << name << (everyProductOnAmx ? " (AMX)" : "") << ": |jit - interpreter| = " << std::sqrt(diff)
+                       << ", |change| = " << std::sqrt(norm));
+        CHECK(std::isfinite(norm));
+        // 1e-3 of the change, plus the few f32 ulps storing θ' itself costs.
+        CHECK(std::sqrt(diff) <= 1e-3 * std::sqrt(norm) + 4e-7 * std::sqrt(size) + 1e-9);
       }
-      INFO(c.example << " @step result " << name << ": |jit - interpreter| = " << std::sqrt(diff) << ", |change| = " << std::sqrt(norm));
-      CHECK(std::isfinite(norm));
-      // 1e-3 of the change, plus the few f32 ulps storing θ' itself costs.
-      CHECK(std::sqrt(diff) <= 1e-3 * std::sqrt(norm) + 4e-7 * std::sqrt(size) + 1e-9);
     }
   }
 }
