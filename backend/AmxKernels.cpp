@@ -40,6 +40,12 @@ bool askLinuxForTiles() {
 
 bool cpuHasAmx() {
   unsigned eax, ebx, ecx, edx;
+  // The OS must save the AVX-512 and tile state (XCR0: SSE, AVX, opmask, ZMM halves, tile config and data).
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) return false;  // OSXSAVE
+  unsigned xcr0Low, xcr0High;
+  asm volatile("xgetbv" : "=a"(xcr0Low), "=d"(xcr0High) : "c"(0));
+  const unsigned needed = (1u << 1) | (1u << 2) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 17) | (1u << 18);
+  if ((xcr0Low & needed) != needed) return false;
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
   const bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24), avx512bw = ebx & (1u << 30), avx512f = ebx & (1u << 16);
   if (!(amxBf16 && amxTile && avx512bw && avx512f)) return false;
@@ -85,6 +91,12 @@ AMX_TARGET inline __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_sl
 AMX_TARGET inline Split16 split16(__m512 x) {
   Split16 s;
   s.part[0] = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x));
+  // A finite x within half a bf16 step of FLT_MAX (|x| >= 0x7f7f8000) rounds to an infinite bf16, which would leave
+  // an infinite remainder; there x0 is x truncated to bf16 instead (the remainder stays exact and finite).
+  const __m512i bits = _mm512_castps_si512(x), magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff));
+  const __mmask16 nearMax = _mm512_cmpge_epi32_mask(magnitude, _mm512_set1_epi32(0x7f7f8000)) &
+                            _mm512_cmplt_epi32_mask(magnitude, _mm512_set1_epi32(0x7f800000));
+  if (nearMax) s.part[0] = _mm256_mask_mov_epi16(s.part[0], nearMax, _mm512_cvtepi32_epi16(_mm512_srli_epi32(bits, 16)));
   __m512 rest = _mm512_sub_ps(x, widen(s.part[0]));
   s.part[1] = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(rest));
   rest = _mm512_sub_ps(rest, widen(s.part[1]));
@@ -92,11 +104,12 @@ AMX_TARGET inline Split16 split16(__m512 x) {
   return s;
 }
 
-// Up to 16 floats from `from` (`count` of them, zero past), or zeros when count <= 0.
-AMX_TARGET inline __m512 load16(const float *from, int64_t count) {
-  if (count >= 16) return _mm512_loadu_ps(from);
+// Up to 16 floats from base + offset (`count` of them, zero past), or zeros when count <= 0 (then base + offset,
+// which may lie past the end of the operand, is never formed).
+AMX_TARGET inline __m512 load16(const float *base, int64_t offset, int64_t count) {
   if (count <= 0) return _mm512_setzero_ps();
-  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), from);
+  if (count >= 16) return _mm512_loadu_ps(base + offset);
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), base + offset);
 }
 
 // Two 16-value halves into one 32-value row: [lo | hi].
@@ -153,8 +166,8 @@ extern "C" AMX_TARGET void gantry_amx_pack_a(const float *a, int64_t lda, int64_
         // Tile row r is row i0 + r of A, 32 values of k from p0: contiguous.
         for (int64_t r = 0; r < kTileRows; ++r) {
           const bool inside = i0 + r < m;
-          const float *row = a + (inside ? (i0 + r) * lda + p0 : 0);
-          Split16 lo = split16(load16(row, inside ? kLeft : 0)), hi = split16(load16(row + 16, inside ? kLeft - 16 : 0));
+          const int64_t row = (i0 + r) * lda + p0;
+          Split16 lo = split16(load16(a, row, inside ? kLeft : 0)), hi = split16(load16(a, row + 16, inside ? kLeft - 16 : 0));
           __m512i parts[3];
           for (int p = 0; p < 3; ++p) parts[p] = concat(lo.part[p], hi.part[p]);
           storeRows(t0, t1, t2, r, parts);
@@ -167,8 +180,8 @@ extern "C" AMX_TARGET void gantry_amx_pack_a(const float *a, int64_t lda, int64_
       for (int64_t q = 0; q < 16; ++q) {
         const int64_t p = p0 + 2 * q;
         const int64_t cols = m - i0;
-        Split16 even = split16(load16(a + (p < k ? p * lda + i0 : 0), p < k ? cols : 0));
-        Split16 odd = split16(load16(a + (p + 1 < k ? (p + 1) * lda + i0 : 0), p + 1 < k ? cols : 0));
+        Split16 even = split16(load16(a, p * lda + i0, p < k ? cols : 0));
+        Split16 odd = split16(load16(a, (p + 1) * lda + i0, p + 1 < k ? cols : 0));
         for (int part = 0; part < 3; ++part) pairs[part][q] = interleave(even.part[part], odd.part[part]);
       }
       for (int part = 0; part < 3; ++part) transpose16(pairs[part]);
@@ -191,8 +204,8 @@ extern "C" AMX_TARGET void gantry_amx_pack_b(const float *b, int64_t ldb, int64_
         // Tile row q is rows p0 + 2q and p0 + 2q + 1 of B, 16 columns from j0, interleaved into pairs.
         for (int64_t q = 0; q < 16; ++q) {
           const int64_t p = p0 + 2 * q;
-          Split16 even = split16(load16(b + (p < k ? p * ldb + j0 : 0), p < k ? cols : 0));
-          Split16 odd = split16(load16(b + (p + 1 < k ? (p + 1) * ldb + j0 : 0), p + 1 < k ? cols : 0));
+          Split16 even = split16(load16(b, p * ldb + j0, p < k ? cols : 0));
+          Split16 odd = split16(load16(b, (p + 1) * ldb + j0, p + 1 < k ? cols : 0));
           __m512i parts[3];
           for (int part = 0; part < 3; ++part) parts[part] = interleave(even.part[part], odd.part[part]);
           storeRows(t0, t1, t2, q, parts);
@@ -205,8 +218,8 @@ extern "C" AMX_TARGET void gantry_amx_pack_b(const float *b, int64_t ldb, int64_
       const int64_t kLeft = k - p0;
       for (int64_t j = 0; j < 16; ++j) {
         const bool inside = j0 + j < n;
-        const float *row = b + (inside ? (j0 + j) * ldb + p0 : 0);
-        Split16 lo = split16(load16(row, inside ? kLeft : 0)), hi = split16(load16(row + 16, inside ? kLeft - 16 : 0));
+        const int64_t row = (j0 + j) * ldb + p0;
+        Split16 lo = split16(load16(b, row, inside ? kLeft : 0)), hi = split16(load16(b, row + 16, inside ? kLeft - 16 : 0));
         for (int part = 0; part < 3; ++part) pairs[part][j] = concat(lo.part[part], hi.part[part]);
       }
       for (int part = 0; part < 3; ++part) transpose16(pairs[part]);
