@@ -290,6 +290,8 @@ extern "C" AMX_TARGET void gantry_amx_product(const void *packedA, const void *p
       const uint16_t *a0 = tileAt(pa, 0, ib, kb, rowBlocks, kBlocks), *a1 = tileAt(pa, 1, ib, kb, rowBlocks, kBlocks),
                      *a2 = tileAt(pa, 2, ib, kb, rowBlocks, kBlocks);
       auto b = [&](int64_t part, int64_t half) { return tileAt(pb, part, jb + half, kb, colBlocks, kBlocks); };
+      // Written out: GCC's tile intrinsics are macros that paste their register numbers into the assembly, so
+      // they cannot take a helper's parameters.
       _tile_loadd(4, a0, 64);
       _tile_loadd(7, a1, 64);
       _tile_loadd(5, b(0, 0), 64);
