@@ -374,6 +374,16 @@ TEST_CASE("the compile cache: hit on the same code, miss on any change, survives
   CHECK_FALSE(backend::compile(oneOp(OpKind::Sigmoid, {TensorType::f32({33})}), options)->fromCache());
   CHECK_FALSE(backend::compile(oneOp(OpKind::Tanh, {TensorType::f32({34})}), options)->fromCache());
 
+  // Whether the code uses AMX is part of the key: a product compiled for AMX is not what a run with AMX off
+  // loads (where there is no AMX, both compile the same code and share the entry).
+  ir::Function mm = oneOp(OpKind::Matmul, {TensorType::f32({32, 32}), TensorType::f32({32, 32})});
+  backend::CompileOptions amxOn = options, amxOff = options;
+  amxOn.amxMinMacs = amxOff.amxMinMacs = 0;
+  amxOff.amx = false;
+  CHECK_FALSE(backend::compile(mm, amxOn)->fromCache());
+  CHECK(backend::compile(mm, amxOn)->fromCache());
+  CHECK(backend::compile(mm, amxOff)->fromCache() == !backend::amxEnabled());
+
   // A damaged entry is ignored and rewritten.
   for (const auto &entry : fs::directory_iterator(dir)) {
     std::ofstream damage(entry.path(), std::ios::binary | std::ios::trunc);
