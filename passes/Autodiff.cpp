@@ -165,11 +165,14 @@ void pullBack(Emitter &e, Sweep &sweep, const ir::Op &op, Value g) {
         return b.mul(gy, b.sub(e.full(1, y), y));
       });
       break;
-    // relu'(0) = 0: the kink gets the subgradient that keeps dead units dead.
+    // relu'(0) = 0: the kink gets the subgradient that keeps dead units dead. The mask is read off the result:
+    // y > 0 exactly where x > 0 (NaN and -0 included), and y is kept anyway (the next layer and its weight
+    // gradient read it), so the pre-activation x need never be stored: one tensor less to write and keep per
+    // layer, which matters most where a step's activations overflow L2.
     case OpKind::Relu:
       give(0, [&] {
         Value zero = e.full(0, y);
-        return b.select(b.compare("gt", x(0), zero), g, zero);
+        return b.select(b.compare("gt", y, zero), g, zero);
       });
       break;
     // abs'(0) = sign(0) = 0.
