@@ -76,7 +76,7 @@ class Simplifier {
       case OpKind::Concat:
         if (x.size() == 1) return x[0];
         return std::nullopt;
-      case OpKind::Matmul: return outerProductWithSplat(op, x);
+      case OpKind::Matmul: return outerProduct(op, x);
       default:
         if (ir::opDef(op.kind).cls == ir::OpClass::Unary && op.kind != OpKind::StopGradient) return unaryOnBroadcast(op, x[0]);
         return std::nullopt;
@@ -136,11 +136,13 @@ class Simplifier {
     return b_.mul(base, b_.constant(count, type(base)));
   }
 
-  // A product over a contraction of 1 is an outer product, C[i,j] = op(A)[i,0] op(B)[0,j]; when one side is a
-  // splat c it is the other side (times c) broadcast: a column of ones times w^T (a linear loss's or a penalty's
-  // gradient entering D's head) is w along every row. Exact, each element was one product, up to the sign of a
-  // zero (the matmul's sum started at +0).
-  std::optional<Value> outerProductWithSplat(const ir::Op &op, const std::vector<Value> &x) {
+  // A product over a contraction of 1 is an outer product, C[i,j] = u[i] v[j] with u op(A)'s only column and v
+  // op(B)'s only row: mul(broadcast u, broadcast v) computes it elementwise, so it joins the group that reads C
+  // (fuse) and C is never stored (the gradient entering a 1-unit D head, g w^T, is one in every backward pass
+  // through D). When one side is a splat c it is the other side (times c) broadcast: a column of ones times w^T
+  // (a linear loss's or a penalty's gradient entering D's head) is w along every row. Exact, each element was
+  // one product, up to the sign of a zero (the matmul's sum started at +0).
+  std::optional<Value> outerProduct(const ir::Op &op, const std::vector<Value> &x) {
     const bool ta = op.attrs.getBool("transpose_a");
     const ir::Shape a = type(x[0]).shape, c = typeOfOld(op.result).shape;
     if ((ta ? a[0] : a[1]) != 1) return std::nullopt;
@@ -153,7 +155,9 @@ class Simplifier {
       if (*k != 1) vector = b_.mul(vector, b_.constant(*k, ir::TensorType::f32({length})));
       return b_.broadcast(vector, c, {side == 0 ? 1 : 0});
     }
-    return std::nullopt;
+    Value rows = b_.broadcast(b_.reshape(x[0], {c[0]}), c, {0});
+    Value columns = b_.broadcast(b_.reshape(x[1], {c[1]}), c, {1});
+    return b_.mul(rows, columns);
   }
 
   // op(broadcast(a, dims), broadcast(b, dims)) -> broadcast(op(a, b), dims) when a and b have one type.

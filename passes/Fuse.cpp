@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <optional>
 
 namespace gantry::passes {
@@ -60,62 +61,96 @@ Groups groupRuns(const ir::Function &f) {
   return after;
 }
 
-bool isCheap(const ir::Op &op) { return isSplatConstant(op) || op.kind == OpKind::Broadcast; }
+// Values computed from broadcasts and splat constants alone (a broadcast, a splat constant, or an elementwise op
+// whose operands are all such values: an outer product u v^T as mul(broadcast u, broadcast v)) cost an op or
+// two per element to recompute, and a whole tensor written and read back to store.
+std::vector<bool> cheapOps(const ir::Function &f) {
+  std::vector<bool> cheapValue(f.values.size(), false), cheap(f.ops.size(), false);
+  for (size_t i = 0; i < f.ops.size(); ++i) {
+    const ir::Op &op = f.ops[i];
+    bool c = isSplatConstant(op) || op.kind == OpKind::Broadcast;
+    if (!c && ir::opDef(op.kind).cls != ir::OpClass::Structural) {
+      c = !op.operands.empty();
+      for (ir::Value v : op.operands) c = c && cheapValue[v.id];
+    }
+    cheap[i] = cheapValue[op.result.id] = c;
+  }
+  return cheap;
+}
 
-// A splat constant or a broadcast read by ops of other groups than its own would be stored as a whole tensor
-// for them (cse merges the zeros of every ReLU mask into one constant, and a layer's broadcast bias is shared
-// by the forward passes of real and fake samples): each such group gets its own copy instead, placed right
-// before the group's first op, where the next grouping takes it in. A producer left without readers is
-// dropped. Returns whether anything was cloned.
+// A cheap value (above) read by ops of other groups than its own would be stored as a whole tensor for them (cse
+// merges the zeros of every ReLU mask into one constant, a layer's broadcast bias serves the forward passes of
+// real and fake samples, and an outer product is often computed before a matmul that separates it from its
+// reader): each such group gets its own copy of it, and of the cheap values it is computed from, placed right
+// before the group's first op, where the next grouping takes them in. Copies read by a broadcast of the group
+// are not made (their shape is not the group's). Producers left without readers are dropped. Returns whether
+// anything was cloned.
 bool cloneCheapProducers(ir::Function &f, const Groups &groups) {
+  const std::vector<bool> cheap = cheapOps(f);
   std::vector<int64_t> index(f.values.size(), -1);  // value id -> index of the op defining it
   for (size_t i = 0; i < f.ops.size(); ++i) index[f.ops[i].result.id] = static_cast<int64_t>(i);
-  // For each group, the cheap producers (op indices, in order) it reads from outside.
-  std::map<int64_t, std::vector<size_t>> wanted;
+  // For each group, the cheap ops (indices) it needs copies of: those it reads from outside, and what they read.
+  std::map<int64_t, std::set<size_t>> wanted;
   for (size_t j = 0; j < f.ops.size(); ++j) {
-    if (!groups[j]) continue;
+    if (!groups[j] || f.ops[j].kind == OpKind::Broadcast) continue;
+    std::vector<size_t> stack;
     for (ir::Value v : f.ops[j].operands) {
       const int64_t i = index[v.id];
-      if (i < 0 || !isCheap(f.ops[i]) || groups[i] == groups[j]) continue;
-      std::vector<size_t> &list = wanted[*groups[j]];
-      if (std::find(list.begin(), list.end(), static_cast<size_t>(i)) == list.end()) list.push_back(static_cast<size_t>(i));
+      if (i >= 0 && cheap[i] && groups[i] != groups[j]) stack.push_back(static_cast<size_t>(i));
     }
+    std::set<size_t> &mine = wanted[*groups[j]];
+    while (!stack.empty()) {
+      const size_t i = stack.back();
+      stack.pop_back();
+      if (!mine.insert(i).second || f.ops[i].kind == OpKind::Broadcast) continue;  // a broadcast reads its operand as it is
+      for (ir::Value v : f.ops[i].operands) stack.push_back(static_cast<size_t>(index[v.id]));
+    }
+    if (mine.empty()) wanted.erase(*groups[j]);
   }
   if (wanted.empty()) return false;
 
   std::vector<ir::Op> ops;
   ops.reserve(f.ops.size() + wanted.size());
   std::map<int64_t, std::map<int64_t, ir::Value>> copies;  // group -> original value id -> its copy
+  auto remap = [](ir::Op &op, const std::map<int64_t, ir::Value> &to) {
+    for (ir::Value &v : op.operands)
+      if (auto c = to.find(v.id); c != to.end()) v = c->second;
+  };
   for (size_t j = 0; j < f.ops.size(); ++j) {
-    if (groups[j] && !copies.count(*groups[j])) {  // the group's first op: its copies go right before it
+    if (groups[j] && !copies.count(*groups[j])) {  // the group's first op: its copies go right before it, in order
       std::map<int64_t, ir::Value> &mine = copies[*groups[j]];
-      if (auto w = wanted.find(*groups[j]); w != wanted.end()) {
-        std::vector<size_t> producers = w->second;
-        std::sort(producers.begin(), producers.end());
-        for (size_t i : producers) {
+      if (auto w = wanted.find(*groups[j]); w != wanted.end())
+        for (size_t i : w->second) {
           ir::Op copy = f.ops[i];
+          remap(copy, mine);
           copy.result = f.newValue(f.type(f.ops[i].result));
           mine[f.ops[i].result.id] = copy.result;
           ops.push_back(copy);
         }
-      }
     }
     ir::Op op = f.ops[j];
-    if (groups[j])
-      for (ir::Value &v : op.operands)
-        if (auto c = copies[*groups[j]].find(v.id); c != copies[*groups[j]].end()) v = c->second;
+    if (groups[j] && op.kind != OpKind::Broadcast) remap(op, copies[*groups[j]]);
     ops.push_back(op);
   }
 
-  // Drop the producers nothing reads any more (results count as readers).
-  std::vector<bool> read(f.values.size(), false);
-  for (const ir::Op &op : ops)
-    for (ir::Value v : op.operands) read[v.id] = true;
-  for (const ir::Result &r : f.results) read[r.value.id] = true;
+  // Drop the cloned producers and copies nothing reads any more (results count as readers), readers first. (A
+  // group whose only reader of a copy was itself cloned away leaves that copy unread.)
   std::vector<bool> cloned(f.values.size(), false);
-  for (const auto &[group, list] : wanted)
-    for (size_t i : list) cloned[f.ops[i].result.id] = true;
-  std::erase_if(ops, [&](const ir::Op &op) { return cloned[op.result.id] && !read[op.result.id]; });
+  for (const auto &[group, set] : wanted)
+    for (size_t i : set) cloned[f.ops[i].result.id] = true;
+  for (const auto &[group, map] : copies)
+    for (const auto &[original, copy] : map) cloned[copy.id] = true;
+  std::vector<int> readers(f.values.size(), 0);
+  for (const ir::Op &op : ops)
+    for (ir::Value v : op.operands) ++readers[v.id];
+  for (const ir::Result &r : f.results) ++readers[r.value.id];
+  std::vector<bool> dropped(f.values.size(), false);
+  for (auto op = ops.rbegin(); op != ops.rend(); ++op)
+    if (cloned[op->result.id] && readers[op->result.id] == 0) {
+      dropped[op->result.id] = true;
+      for (ir::Value v : op->operands) --readers[v.id];
+    }
+  std::erase_if(ops, [&](const ir::Op &op) { return dropped[op.result.id]; });
   f.ops = std::move(ops);
   return true;
 }

@@ -5,10 +5,10 @@
 // written inline, never stored), and ends with at most one reduction of a shape-S value. Each group's ops get
 // `fusion = N` (N counts from 0 in each function); a value used only inside its group is never stored. Runs of
 // one op are left alone. Existing groups are discarded first, so the pass is idempotent.
-// A splat constant or a broadcast that ops of other groups read is cloned into each of those groups (right
-// before the group's first op) and the original dropped if nothing else reads it: recomputing it inline costs
-// nothing, storing it costs a whole tensor written and read back (cse leaves one zero constant for every ReLU
-// mask in a step, and one broadcast bias for the forward passes of real and fake samples).
+// A value computed from broadcasts and splat constants alone (a broadcast, a splat constant, an outer product
+// mul(broadcast u, broadcast v)) that ops of other groups read is cloned, with what it is computed from, into
+// each of those groups (right before the group's first op), and the original dropped if nothing else reads it:
+// recomputing it inline costs an op or two per element, storing it a whole tensor written and read back.
 // Contiguous runs are always legal (the op list is a topological order, so no path leaves a run and comes back);
 // ops are not reordered to make runs longer.
 // Preconditions: the module verifies. Postconditions: it verifies (ir/Verifier.h checks every group) and computes
