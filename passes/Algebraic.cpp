@@ -12,6 +12,9 @@ namespace {
 using ir::OpKind;
 using ir::Value;
 
+// Matmuls over a contraction of at most this many terms become sums of outer products (shortContraction).
+constexpr int64_t kShortContraction = 4;
+
 class Simplifier {
  public:
   Simplifier(const ir::Function &old, Rewriter &rw) : old_(old), rw_(rw), b_(rw.builder()) {}
@@ -76,7 +79,9 @@ class Simplifier {
       case OpKind::Concat:
         if (x.size() == 1) return x[0];
         return std::nullopt;
-      case OpKind::Matmul: return outerProduct(op, x);
+      case OpKind::Matmul:
+        if (auto r = outerProduct(op, x)) return r;
+        return shortContraction(op, x);
       default:
         if (ir::opDef(op.kind).cls == ir::OpClass::Unary && op.kind != OpKind::StopGradient) return unaryOnBroadcast(op, x[0]);
         return std::nullopt;
@@ -158,6 +163,38 @@ class Simplifier {
     Value rows = b_.broadcast(b_.reshape(x[0], {c[0]}), c, {0});
     Value columns = b_.broadcast(b_.reshape(x[1], {c[1]}), c, {1});
     return b_.mul(rows, columns);
+  }
+
+  // A product over a short contraction (2 to kShortContraction terms: a 2-D sample times the first layer's
+  // weights, a gradient through G's 2-D output layer) is a sum of that many outer products, one per term, added
+  // in the order of the terms as the matmul's sum runs; like one outer product it then fuses with the group
+  // that reads it (the bias and ReLU after a first layer), so its result is never stored. Rounding can differ
+  // in the last bits: the fused kernel contracts each product and addition into an FMA as it sees fit.
+  std::optional<Value> shortContraction(const ir::Op &op, const std::vector<Value> &x) {
+    const bool ta = op.attrs.getBool("transpose_a"), tb = op.attrs.getBool("transpose_b");
+    const ir::Shape a = type(x[0]).shape, bShape = type(x[1]).shape, c = typeOfOld(op.result).shape;
+    const int64_t k = ta ? a[0] : a[1];
+    if (k < 2 || k > kShortContraction) return std::nullopt;
+    // Column p of op(A) or row p of op(B), as a vector.
+    auto line = [&](Value v, const ir::Shape &shape, bool alongRows, int64_t p, int64_t length) {
+      std::vector<int64_t> start{0, 0}, limit{shape[0], shape[1]};
+      const size_t axis = alongRows ? 1 : 0;  // the axis p indexes
+      start[axis] = p;
+      limit[axis] = p + 1;
+      Value sliced = b_.create(OpKind::Slice, {v}, {{"start", start}, {"limit", limit}});
+      return b_.reshape(sliced, {length});
+    };
+    std::optional<Value> sum;
+    for (int64_t p = 0; p < k; ++p) {
+      Value u = line(x[0], a, !ta, p, c[0]);
+      Value v = line(x[1], bShape, tb, p, c[1]);
+      // Named first: C++ leaves the order of argument evaluation unspecified, and the IR must not depend on it.
+      Value rows = b_.broadcast(u, c, {0});
+      Value columns = b_.broadcast(v, c, {1});
+      Value term = b_.mul(rows, columns);
+      sum = sum ? b_.add(*sum, term) : term;
+    }
+    return sum;
   }
 
   // op(broadcast(a, dims), broadcast(b, dims)) -> broadcast(op(a, b), dims) when a and b have one type.

@@ -1,6 +1,7 @@
 #include "passes/Fuse.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <optional>
@@ -82,71 +83,73 @@ std::vector<bool> cheapOps(const ir::Function &f) {
 // merges the zeros of every ReLU mask into one constant, a layer's broadcast bias serves the forward passes of
 // real and fake samples, and an outer product is often computed before a matmul that separates it from its
 // reader): each such group gets its own copy of it, and of the cheap values it is computed from, placed right
-// before the group's first op, where the next grouping takes them in. Copies read by a broadcast of the group
-// are not made (their shape is not the group's). Producers left without readers are dropped. Returns whether
-// anything was cloned.
+// before the group's first op that reads it, where the next grouping takes it in. (Before the reader, not at
+// the group's start: then a second run of the pipeline, whose cse merges the copies back, puts them where they
+// were, and the pass stays idempotent.) A broadcast of the group reads its operand as it is: no copy for it.
+// Producers and copies left without readers are dropped. Returns whether anything was cloned.
 bool cloneCheapProducers(ir::Function &f, const Groups &groups) {
   const std::vector<bool> cheap = cheapOps(f);
   std::vector<int64_t> index(f.values.size(), -1);  // value id -> index of the op defining it
   for (size_t i = 0; i < f.ops.size(); ++i) index[f.ops[i].result.id] = static_cast<int64_t>(i);
-  // For each group, the cheap ops (indices) it needs copies of: those it reads from outside, and what they read.
-  std::map<int64_t, std::set<size_t>> wanted;
-  for (size_t j = 0; j < f.ops.size(); ++j) {
-    if (!groups[j] || f.ops[j].kind == OpKind::Broadcast) continue;
-    std::vector<size_t> stack;
-    for (ir::Value v : f.ops[j].operands) {
-      const int64_t i = index[v.id];
-      if (i >= 0 && cheap[i] && groups[i] != groups[j]) stack.push_back(static_cast<size_t>(i));
-    }
-    std::set<size_t> &mine = wanted[*groups[j]];
-    while (!stack.empty()) {
-      const size_t i = stack.back();
-      stack.pop_back();
-      if (!mine.insert(i).second || f.ops[i].kind == OpKind::Broadcast) continue;  // a broadcast reads its operand as it is
-      for (ir::Value v : f.ops[i].operands) stack.push_back(static_cast<size_t>(index[v.id]));
-    }
-    if (mine.empty()) wanted.erase(*groups[j]);
-  }
-  if (wanted.empty()) return false;
+  auto fromOutside = [&](size_t j, ir::Value v) {
+    const int64_t i = index[v.id];
+    return i >= 0 && cheap[i] && groups[i] != groups[j];
+  };
+  bool any = false;
+  for (size_t j = 0; j < f.ops.size() && !any; ++j)
+    if (groups[j] && f.ops[j].kind != OpKind::Broadcast)
+      for (ir::Value v : f.ops[j].operands) any = any || fromOutside(j, v);
+  if (!any) return false;
 
   std::vector<ir::Op> ops;
-  ops.reserve(f.ops.size() + wanted.size());
+  ops.reserve(f.ops.size());
   std::map<int64_t, std::map<int64_t, ir::Value>> copies;  // group -> original value id -> its copy
+  std::vector<bool> droppable(f.values.size(), false);      // cloned originals and their copies
   auto remap = [](ir::Op &op, const std::map<int64_t, ir::Value> &to) {
     for (ir::Value &v : op.operands)
       if (auto c = to.find(v.id); c != to.end()) v = c->second;
   };
   for (size_t j = 0; j < f.ops.size(); ++j) {
-    if (groups[j] && !copies.count(*groups[j])) {  // the group's first op: its copies go right before it, in order
-      std::map<int64_t, ir::Value> &mine = copies[*groups[j]];
-      if (auto w = wanted.find(*groups[j]); w != wanted.end())
-        for (size_t i : w->second) {
-          ir::Op copy = f.ops[i];
-          remap(copy, mine);
-          copy.result = f.newValue(f.type(f.ops[i].result));
-          mine[f.ops[i].result.id] = copy.result;
-          ops.push_back(copy);
-        }
-    }
     ir::Op op = f.ops[j];
-    if (groups[j] && op.kind != OpKind::Broadcast) remap(op, copies[*groups[j]]);
+    if (groups[j] && op.kind != OpKind::Broadcast) {
+      std::map<int64_t, ir::Value> &mine = copies[*groups[j]];
+      // What this op needs copied that the group has no copy of yet: the cheap values it reads from outside,
+      // and the cheap values those are computed from (a broadcast's operand is read as it is), in op order.
+      std::set<size_t> needed;
+      std::vector<size_t> stack;
+      for (ir::Value v : op.operands)
+        if (fromOutside(j, v) && !mine.count(v.id)) stack.push_back(static_cast<size_t>(index[v.id]));
+      while (!stack.empty()) {
+        const size_t i = stack.back();
+        stack.pop_back();
+        if (!needed.insert(i).second || f.ops[i].kind == OpKind::Broadcast) continue;
+        for (ir::Value v : f.ops[i].operands)
+          if (!mine.count(v.id)) stack.push_back(static_cast<size_t>(index[v.id]));
+      }
+      for (size_t i : needed) {
+        ir::Op copy = f.ops[i];
+        remap(copy, mine);
+        copy.result = f.newValue(f.type(f.ops[i].result));
+        mine[f.ops[i].result.id] = copy.result;
+        ops.push_back(copy);
+      }
+      remap(op, mine);
+    }
     ops.push_back(op);
   }
-
-  // Drop the cloned producers and copies nothing reads any more (results count as readers), readers first. (A
-  // group whose only reader of a copy was itself cloned away leaves that copy unread.)
-  std::vector<bool> cloned(f.values.size(), false);
-  for (const auto &[group, set] : wanted)
-    for (size_t i : set) cloned[f.ops[i].result.id] = true;
+  droppable.resize(f.values.size(), false);
   for (const auto &[group, map] : copies)
-    for (const auto &[original, copy] : map) cloned[copy.id] = true;
+    for (const auto &[original, copy] : map) droppable[static_cast<size_t>(original)] = droppable[copy.id] = true;
+
+  // Drop what nothing reads any more (results count as readers), readers first. (A group whose only reader of a
+  // copy was itself cloned away leaves that copy unread.)
   std::vector<int> readers(f.values.size(), 0);
   for (const ir::Op &op : ops)
     for (ir::Value v : op.operands) ++readers[v.id];
   for (const ir::Result &r : f.results) ++readers[r.value.id];
   std::vector<bool> dropped(f.values.size(), false);
   for (auto op = ops.rbegin(); op != ops.rend(); ++op)
-    if (cloned[op->result.id] && readers[op->result.id] == 0) {
+    if (droppable[op->result.id] && readers[op->result.id] == 0) {
       dropped[op->result.id] = true;
       for (ir::Value v : op->operands) --readers[v.id];
     }
@@ -155,22 +158,66 @@ bool cloneCheapProducers(ir::Function &f, const Groups &groups) {
   return true;
 }
 
+// Within each group, every cheap value goes right before its first reader in the group (its own cheap operands
+// before it, in operand order); one the group never reads (a result, or read only by later ops) goes to the
+// group's start. The order of a group's ops then depends only on its other ops, not on where cse left the
+// cheap ones or which of them are copies: what makes a second run of the pipeline print the same IR.
+void sinkCheapOps(ir::Function &f, const Groups &groups) {
+  const std::vector<bool> cheap = cheapOps(f);
+  std::vector<int64_t> index(f.values.size(), -1);
+  for (size_t i = 0; i < f.ops.size(); ++i) index[f.ops[i].result.id] = static_cast<int64_t>(i);
+  std::vector<ir::Op> ops;
+  ops.reserve(f.ops.size());
+  for (size_t start = 0; start < f.ops.size();) {
+    size_t end = start + 1;
+    if (!groups[start]) {
+      ops.push_back(f.ops[start]);
+      start = end;
+      continue;
+    }
+    while (end < f.ops.size() && groups[end] == groups[start]) ++end;
+    std::vector<bool> emitted(end - start, false), readInRun(end - start, false);
+    auto inRun = [&](ir::Value v) {
+      const int64_t i = index[v.id];
+      return i >= static_cast<int64_t>(start) && i < static_cast<int64_t>(end) ? i : int64_t{-1};
+    };
+    for (size_t i = start; i < end; ++i)
+      for (ir::Value v : f.ops[i].operands)
+        if (int64_t d = inRun(v); d >= 0) readInRun[static_cast<size_t>(d) - start] = true;
+    std::vector<ir::Op> run;
+    std::function<void(size_t)> emit = [&](size_t i) {
+      if (emitted[i - start]) return;
+      emitted[i - start] = true;
+      for (ir::Value v : f.ops[i].operands)
+        if (int64_t d = inRun(v); d >= 0 && cheap[static_cast<size_t>(d)]) emit(static_cast<size_t>(d));
+      run.push_back(f.ops[i]);
+    };
+    for (size_t i = start; i < end; ++i)
+      if (cheap[i] && !readInRun[i - start]) emit(i);
+    for (size_t i = start; i < end; ++i)
+      if (!cheap[i]) emit(i);
+    for (size_t i = start; i < end; ++i) emit(i);  // cheap ops read only by cheap ops nothing else reads
+    ops.insert(ops.end(), run.begin(), run.end());
+    start = end;
+  }
+  f.ops = std::move(ops);
+}
+
 }  // namespace
 
 bool fuseElementwise(ir::Module &m) {
   bool changed = false;
   for (ir::Function &f : m.functions) {
+    const std::vector<ir::Op> original = f.ops;
+    Groups after = groupRuns(f);
+    if (cloneCheapProducers(f, after)) after = groupRuns(f);
+    sinkCheapOps(f, after);
+    bool reordered = f.ops.size() != original.size();
+    for (size_t i = 0; i < f.ops.size() && !reordered; ++i) reordered = f.ops[i].result != original[i].result;
+    changed = changed || reordered;
     Groups before(f.ops.size());
     for (size_t i = 0; i < f.ops.size(); ++i)
       if (const ir::AttrValue *g = f.ops[i].attrs.find(ir::kFusionAttr)) before[i] = std::get<int64_t>(*g);
-    Groups after = groupRuns(f);
-    if (cloneCheapProducers(f, after)) {
-      changed = true;
-      after = groupRuns(f);
-      before.assign(f.ops.size(), std::nullopt);
-      for (size_t i = 0; i < f.ops.size(); ++i)
-        if (const ir::AttrValue *g = f.ops[i].attrs.find(ir::kFusionAttr)) before[i] = std::get<int64_t>(*g);
-    }
 
     for (size_t i = 0; i < f.ops.size(); ++i) {
       if (before[i] == after[i]) continue;
