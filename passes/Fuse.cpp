@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <map>
-#include <set>
 #include <optional>
 
 namespace gantry::passes {
@@ -103,43 +101,57 @@ bool cloneCheapProducers(ir::Function &f, const Groups &groups) {
 
   std::vector<ir::Op> ops;
   ops.reserve(f.ops.size());
-  std::map<int64_t, std::map<int64_t, ir::Value>> copies;  // group -> original value id -> its copy
-  std::vector<bool> droppable(f.values.size(), false);      // cloned originals and their copies
-  auto remap = [](ir::Op &op, const std::map<int64_t, ir::Value> &to) {
+  // Groups are contiguous runs, so only the current group's copies are ever looked up: copyOf[id] is the copy of
+  // value id made for the current group (invalid if none), reset when the next group starts.
+  std::vector<ir::Value> copyOf(f.values.size());
+  std::vector<uint32_t> copiedIds;
+  std::optional<int64_t> current;
+  std::vector<bool> droppable(f.values.size(), false);  // cloned originals and their copies
+  auto remap = [&](ir::Op &op) {
     for (ir::Value &v : op.operands)
-      if (auto c = to.find(v.id); c != to.end()) v = c->second;
+      if (v.id < copyOf.size() && copyOf[v.id].valid()) v = copyOf[v.id];
   };
+  std::vector<size_t> needed, stack;
   for (size_t j = 0; j < f.ops.size(); ++j) {
     ir::Op op = f.ops[j];
+    if (groups[j] != current) {
+      for (uint32_t id : copiedIds) copyOf[id] = ir::Value{};
+      copiedIds.clear();
+      current = groups[j];
+    }
     if (groups[j] && op.kind != OpKind::Broadcast) {
-      std::map<int64_t, ir::Value> &mine = copies[*groups[j]];
       // What this op needs copied that the group has no copy of yet: the cheap values it reads from outside,
       // and the cheap values those are computed from (a broadcast's operand is read as it is), in op order.
-      std::set<size_t> needed;
-      std::vector<size_t> stack;
+      needed.clear();
+      stack.clear();
       for (ir::Value v : op.operands)
-        if (fromOutside(j, v) && !mine.count(v.id)) stack.push_back(static_cast<size_t>(index[v.id]));
+        if (fromOutside(j, v) && !copyOf[v.id].valid()) stack.push_back(static_cast<size_t>(index[v.id]));
       while (!stack.empty()) {
         const size_t i = stack.back();
         stack.pop_back();
-        if (!needed.insert(i).second || f.ops[i].kind == OpKind::Broadcast) continue;
+        if (std::find(needed.begin(), needed.end(), i) != needed.end()) continue;
+        needed.push_back(i);
+        if (f.ops[i].kind == OpKind::Broadcast) continue;
         for (ir::Value v : f.ops[i].operands)
-          if (!mine.count(v.id)) stack.push_back(static_cast<size_t>(index[v.id]));
+          if (!copyOf[v.id].valid()) stack.push_back(static_cast<size_t>(index[v.id]));
       }
+      std::sort(needed.begin(), needed.end());
       for (size_t i : needed) {
         ir::Op copy = f.ops[i];
-        remap(copy, mine);
-        copy.result = f.newValue(f.type(f.ops[i].result));
-        mine[f.ops[i].result.id] = copy.result;
+        remap(copy);
+        const ir::Value original = f.ops[i].result;
+        copy.result = f.newValue(f.type(original));
+        copyOf.resize(f.values.size());
+        droppable.resize(f.values.size(), false);
+        copyOf[original.id] = copy.result;
+        copiedIds.push_back(original.id);
+        droppable[original.id] = droppable[copy.result.id] = true;
         ops.push_back(copy);
       }
-      remap(op, mine);
+      remap(op);
     }
     ops.push_back(op);
   }
-  droppable.resize(f.values.size(), false);
-  for (const auto &[group, map] : copies)
-    for (const auto &[original, copy] : map) droppable[static_cast<size_t>(original)] = droppable[copy.id] = true;
 
   // Drop what nothing reads any more (results count as readers), readers first. (A group whose only reader of a
   // copy was itself cloned away leaves that copy unread.)
@@ -171,7 +183,7 @@ void sinkCheapOps(ir::Function &f, const Groups &groups) {
   for (size_t start = 0; start < f.ops.size();) {
     size_t end = start + 1;
     if (!groups[start]) {
-      ops.push_back(f.ops[start]);
+      ops.push_back(std::move(f.ops[start]));
       start = end;
       continue;
     }
@@ -184,20 +196,20 @@ void sinkCheapOps(ir::Function &f, const Groups &groups) {
     for (size_t i = start; i < end; ++i)
       for (ir::Value v : f.ops[i].operands)
         if (int64_t d = inRun(v); d >= 0) readInRun[static_cast<size_t>(d) - start] = true;
-    std::vector<ir::Op> run;
+    std::vector<size_t> run;  // the run's ops in their new order
     std::function<void(size_t)> emit = [&](size_t i) {
       if (emitted[i - start]) return;
       emitted[i - start] = true;
       for (ir::Value v : f.ops[i].operands)
         if (int64_t d = inRun(v); d >= 0 && cheap[static_cast<size_t>(d)]) emit(static_cast<size_t>(d));
-      run.push_back(f.ops[i]);
+      run.push_back(i);
     };
     for (size_t i = start; i < end; ++i)
       if (cheap[i] && !readInRun[i - start]) emit(i);
     for (size_t i = start; i < end; ++i)
       if (!cheap[i]) emit(i);
     for (size_t i = start; i < end; ++i) emit(i);  // cheap ops read only by cheap ops nothing else reads
-    ops.insert(ops.end(), run.begin(), run.end());
+    for (size_t i : run) ops.push_back(std::move(f.ops[i]));
     start = end;
   }
   f.ops = std::move(ops);
@@ -208,12 +220,14 @@ void sinkCheapOps(ir::Function &f, const Groups &groups) {
 bool fuseElementwise(ir::Module &m) {
   bool changed = false;
   for (ir::Function &f : m.functions) {
-    const std::vector<ir::Op> original = f.ops;
+    std::vector<ir::Value> original;  // the op order before, by result
+    original.reserve(f.ops.size());
+    for (const ir::Op &op : f.ops) original.push_back(op.result);
     Groups after = groupRuns(f);
     if (cloneCheapProducers(f, after)) after = groupRuns(f);
     sinkCheapOps(f, after);
     bool reordered = f.ops.size() != original.size();
-    for (size_t i = 0; i < f.ops.size() && !reordered; ++i) reordered = f.ops[i].result != original[i].result;
+    for (size_t i = 0; i < f.ops.size() && !reordered; ++i) reordered = f.ops[i].result != original[i];
     changed = changed || reordered;
     Groups before(f.ops.size());
     for (size_t i = 0; i < f.ops.size(); ++i)
