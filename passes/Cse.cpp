@@ -1,8 +1,9 @@
 #include "passes/Cse.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <charconv>
+#include <string>
+#include <vector>
 #include <unordered_map>
 
 #include "passes/Rewriter.h"
@@ -15,15 +16,39 @@ bool commutes(ir::OpKind k) {
 }
 
 // A canonical text for an op of the new function: kind, operand ids (sorted for commutative ops, so x + y and
-// y + x meet), every attribute, result type.
-std::string keyOf(const ir::Function &f, const ir::Op &op) {
-  std::string key = ir::opName(op.kind);
-  std::vector<uint32_t> ids;
-  for (ir::Value v : op.operands) ids.push_back(v.id);
-  if (commutes(op.kind)) std::sort(ids.begin(), ids.end());
-  for (uint32_t id : ids) key += fmt::format(" %{}", id);
-  for (const auto &[name, value] : op.attrs.entries()) key += fmt::format(" {}={}", name, ir::attrValueStr(value));
-  return key + " : " + f.type(op.result).str();
+// y + x meet), every attribute, result type. Built by appending into one reused buffer (no formatting calls):
+// cse runs on every op of a step several times, and its keys were most of its time.
+void keyOf(const ir::Function &f, const ir::Op &op, std::string &key) {
+  key.assign(ir::opName(op.kind));
+  uint32_t ids[8];
+  const size_t n = op.operands.size();
+  std::vector<uint32_t> many;
+  uint32_t *sorted = ids;
+  if (n > 8) {
+    many.resize(n);
+    sorted = many.data();
+  }
+  for (size_t i = 0; i < n; ++i) sorted[i] = op.operands[i].id;
+  if (commutes(op.kind)) std::sort(sorted, sorted + n);
+  char digits[16];
+  for (size_t i = 0; i < n; ++i) {
+    key += " %";
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, sorted[i]).ptr);
+  }
+  for (const auto &[name, value] : op.attrs.entries()) {
+    key += ' ';
+    key += name;
+    key += '=';
+    key += ir::attrValueStr(value);
+  }
+  key += " : ";
+  const ir::TensorType &t = f.type(op.result);
+  key += t.dtype == ir::DType::F32 ? "f32[" : "i1[";
+  for (size_t i = 0; i < t.shape.size(); ++i) {
+    if (i) key += ',';
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, t.shape[i]).ptr);
+  }
+  key += ']';
 }
 
 }  // namespace
@@ -33,10 +58,13 @@ bool eliminateCommonSubexpressions(ir::Module &m) {
   for (ir::Function &f : m.functions) {
     Rewriter rw(f);
     std::unordered_map<std::string, ir::Value> seen;
+    seen.reserve(f.ops.size());
+    std::string key;
     for (const ir::Op &op : f.ops) {
       ir::Value v = rw.copy(op);
       const ir::Function &now = rw.function();
-      auto [it, fresh] = seen.insert({keyOf(now, now.ops.back()), v});
+      keyOf(now, now.ops.back(), key);
+      auto [it, fresh] = seen.try_emplace(key, v);
       if (!fresh) {
         rw.set(op.result, it->second);
         changed = true;
