@@ -175,10 +175,11 @@ class Simplifier {
     const ir::Shape a = type(x[0]).shape, bShape = type(x[1]).shape, c = typeOfOld(op.result).shape;
     const int64_t k = ta ? a[0] : a[1];
     if (k < 2 || k > kShortContraction) return std::nullopt;
-    // Column p of op(A) or row p of op(B), as a vector.
-    auto line = [&](Value v, const ir::Shape &shape, bool alongRows, int64_t p, int64_t length) {
+    // Column p of op(A) or row p of op(B), as a vector: v sliced at p along its columns (A untransposed, B
+    // transposed) or along its rows.
+    auto line = [&](Value v, const ir::Shape &shape, bool pIndexesColumns, int64_t p, int64_t length) {
       std::vector<int64_t> start{0, 0}, limit{shape[0], shape[1]};
-      const size_t axis = alongRows ? 1 : 0;  // the axis p indexes
+      const size_t axis = pIndexesColumns ? 1 : 0;
       start[axis] = p;
       limit[axis] = p + 1;
       Value sliced = b_.create(OpKind::Slice, {v}, {{"start", start}, {"limit", limit}});
