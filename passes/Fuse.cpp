@@ -63,16 +63,24 @@ Groups groupRuns(const ir::Function &f) {
 // Values computed from broadcasts and splat constants alone (a broadcast, a splat constant, or an elementwise op
 // whose operands are all such values: an outer product u v^T as mul(broadcast u, broadcast v)) cost an op or
 // two per element to recompute, and a whole tensor written and read back to store.
+// A value stays cheap while the ops it is computed from number at most kMaxCheapOps (counted along every path,
+// so shared operands count more than once): a 4-term short contraction plus bias and ReLU is 18. The bound
+// keeps copies linear in the program's size, whatever IR is given.
+constexpr int64_t kMaxCheapOps = 24;
+
 std::vector<bool> cheapOps(const ir::Function &f) {
-  std::vector<bool> cheapValue(f.values.size(), false), cheap(f.ops.size(), false);
+  std::vector<int64_t> cost(f.values.size(), 0);  // 0: not a cheap value
+  std::vector<bool> cheap(f.ops.size(), false);
   for (size_t i = 0; i < f.ops.size(); ++i) {
     const ir::Op &op = f.ops[i];
-    bool c = isSplatConstant(op) || op.kind == OpKind::Broadcast;
-    if (!c && ir::opDef(op.kind).cls != ir::OpClass::Structural) {
-      c = !op.operands.empty();
-      for (ir::Value v : op.operands) c = c && cheapValue[v.id];
+    int64_t c = isSplatConstant(op) || op.kind == OpKind::Broadcast ? 1 : 0;
+    if (!c && ir::opDef(op.kind).cls != ir::OpClass::Structural && !op.operands.empty()) {
+      c = 1;
+      for (ir::Value v : op.operands) c = cost[v.id] == 0 ? 0 : c == 0 ? 0 : std::min(c + cost[v.id], kMaxCheapOps + 1);
     }
-    cheap[i] = cheapValue[op.result.id] = c;
+    if (c > kMaxCheapOps) c = 0;
+    cost[op.result.id] = c;
+    cheap[i] = c > 0;
   }
   return cheap;
 }

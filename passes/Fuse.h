@@ -8,7 +8,8 @@
 // A value computed from broadcasts and splat constants alone (a broadcast, a splat constant, an outer product
 // mul(broadcast u, broadcast v)) that ops of other groups read is cloned, with what it is computed from, into
 // each of those groups (right before the group's first op), and the original dropped if nothing else reads it:
-// recomputing it inline costs an op or two per element, storing it a whole tensor written and read back.
+// recomputing it inline costs an op or two per element, storing it a whole tensor written and read back. A
+// value computed from more than 24 ops is not copied (copies stay linear in the program's size).
 // Contiguous runs are always legal (the op list is a topological order, so no path leaves a run and comes back);
 // ops are not reordered to make runs longer.
 // Preconditions: the module verifies. Postconditions: it verifies (ir/Verifier.h checks every group) and computes
