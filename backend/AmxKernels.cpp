@@ -1,10 +1,12 @@
 #include "backend/AmxKernels.h"
 
 #include <cpuid.h>
-// GCC 12 reports its own _mm512_undefined_epi32 (inlined into the conversions below) as maybe uninitialized.
+// GCC 12 reports its own _mm512_undefined_epi32 (inlined into the conversions below) as uninitialized or maybe
+// uninitialized, depending on how far it inlines.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 #if defined(__GNUC__) && !defined(__clang__)
@@ -172,6 +174,35 @@ AMX_TARGET inline void storeRows(uint16_t *tile0, uint16_t *tile1, uint16_t *til
   _mm512_storeu_si512(tile2 + row * 32, parts[2]);
 }
 
+// The 16 rows of a tile (its three planes) from 16 rows of a row-major source, 32 contiguous values each: tile
+// row r is source row first + r (zeros from row `rows` on), values from `from` (zeros past `valuesLeft`).
+AMX_TARGET inline void storeContiguousRows(const float *src, int64_t ld, int64_t first, int64_t rows, int64_t from,
+                                           int64_t valuesLeft, uint16_t *t0, uint16_t *t1, uint16_t *t2) {
+  for (int64_t r = 0; r < 16; ++r) {
+    const bool inside = first + r < rows;
+    const int64_t row = (first + r) * ld + from;
+    Split16 lo = split16(load16(src, row, inside ? valuesLeft : 0)), hi = split16(load16(src, row + 16, inside ? valuesLeft - 16 : 0));
+    __m512i parts[3];
+    for (int part = 0; part < 3; ++part) parts[part] = concat(lo.part[part], hi.part[part]);
+    storeRows(t0, t1, t2, r, parts);
+  }
+}
+
+// The 16 rows of a tile (its three planes) from 32 rows of a row-major source taken in pairs: tile row q
+// interleaves rows p0 + 2q and p0 + 2q + 1 (zeros from row `depth` on), 16 values each from column c0 (zeros
+// past `cols`).
+AMX_TARGET inline void storePairedRows(const float *src, int64_t ld, int64_t p0, int64_t depth, int64_t c0, int64_t cols,
+                                       uint16_t *t0, uint16_t *t1, uint16_t *t2) {
+  for (int64_t q = 0; q < 16; ++q) {
+    const int64_t p = p0 + 2 * q;
+    Split16 even = split16(load16(src, p * ld + c0, p < depth ? cols : 0));
+    Split16 odd = split16(load16(src, (p + 1) * ld + c0, p + 1 < depth ? cols : 0));
+    __m512i parts[3];
+    for (int part = 0; part < 3; ++part) parts[part] = interleave(even.part[part], odd.part[part]);
+    storeRows(t0, t1, t2, q, parts);
+  }
+}
+
 }  // namespace
 
 extern "C" AMX_TARGET void gantry_amx_pack_a(const float *a, int64_t lda, int64_t transposed, int64_t m, int64_t k, void *packed,
@@ -184,27 +215,12 @@ extern "C" AMX_TARGET void gantry_amx_pack_a(const float *a, int64_t lda, int64_
       const int64_t p0 = kb * kTileK, kLeft = k - p0, i0 = ib * kTileRows;
       if (!transposed) {
         // Tile row r is row i0 + r of A, 32 values of k from p0: contiguous.
-        for (int64_t r = 0; r < kTileRows; ++r) {
-          const bool inside = i0 + r < m;
-          const int64_t row = (i0 + r) * lda + p0;
-          Split16 lo = split16(load16(a, row, inside ? kLeft : 0)), hi = split16(load16(a, row + 16, inside ? kLeft - 16 : 0));
-          __m512i parts[3];
-          for (int p = 0; p < 3; ++p) parts[p] = concat(lo.part[p], hi.part[p]);
-          storeRows(t0, t1, t2, r, parts);
-        }
+        storeContiguousRows(a, lda, i0, m, p0, kLeft, t0, t1, t2);
         continue;
       }
       // Transposed: row p of A holds op(A)(i0 .. i0+15, p). Pairs of rows give, for each of the 16 rows of the
       // tile, one 32-bit pair of k values: written as the tile's rows, then transposed in place.
-      for (int64_t q = 0; q < 16; ++q) {
-        const int64_t p = p0 + 2 * q;
-        const int64_t cols = m - i0;
-        Split16 even = split16(load16(a, p * lda + i0, p < k ? cols : 0));
-        Split16 odd = split16(load16(a, (p + 1) * lda + i0, p + 1 < k ? cols : 0));
-        __m512i parts[3];
-        for (int part = 0; part < 3; ++part) parts[part] = interleave(even.part[part], odd.part[part]);
-        storeRows(t0, t1, t2, q, parts);
-      }
+      storePairedRows(a, lda, p0, k, i0, m - i0, t0, t1, t2);
       transposeTile(t0);
       transposeTile(t1);
       transposeTile(t2);
@@ -224,15 +240,8 @@ extern "C" AMX_TARGET void gantry_amx_pack_b(const float *b, int64_t ldb, int64_
     for (int64_t kb = 0; kb < kBlocks; ++kb)
       for (int64_t jb = first; jb < last; ++jb) {
         const auto [t0, t1, t2] = tiles(jb, kb);
-        const int64_t p0 = kb * kTileK, j0 = jb * kTileRows, cols = n - j0;
-        for (int64_t q = 0; q < 16; ++q) {
-          const int64_t p = p0 + 2 * q;
-          Split16 even = split16(load16(b, p * ldb + j0, p < k ? cols : 0));
-          Split16 odd = split16(load16(b, (p + 1) * ldb + j0, p + 1 < k ? cols : 0));
-          __m512i parts[3];
-          for (int part = 0; part < 3; ++part) parts[part] = interleave(even.part[part], odd.part[part]);
-          storeRows(t0, t1, t2, q, parts);
-        }
+        const int64_t j0 = jb * kTileRows;
+        storePairedRows(b, ldb, kb * kTileK, k, j0, n - j0, t0, t1, t2);
       }
     return;
   }
@@ -241,15 +250,8 @@ extern "C" AMX_TARGET void gantry_amx_pack_b(const float *b, int64_t ldb, int64_
   for (int64_t jb = first; jb < last; ++jb)
     for (int64_t kb = 0; kb < kBlocks; ++kb) {
       const auto [t0, t1, t2] = tiles(jb, kb);
-      const int64_t p0 = kb * kTileK, j0 = jb * kTileRows, kLeft = k - p0;
-      for (int64_t j = 0; j < 16; ++j) {
-        const bool inside = j0 + j < n;
-        const int64_t row = (j0 + j) * ldb + p0;
-        Split16 lo = split16(load16(b, row, inside ? kLeft : 0)), hi = split16(load16(b, row + 16, inside ? kLeft - 16 : 0));
-        __m512i parts[3];
-        for (int part = 0; part < 3; ++part) parts[part] = concat(lo.part[part], hi.part[part]);
-        storeRows(t0, t1, t2, j, parts);
-      }
+      const int64_t p0 = kb * kTileK;
+      storeContiguousRows(b, ldb, jb * kTileRows, n, p0, k - p0, t0, t1, t2);
       transposeTile(t0);
       transposeTile(t1);
       transposeTile(t2);

@@ -17,23 +17,17 @@ bool commutes(ir::OpKind k) {
 
 // A canonical text for an op of the new function: kind, operand ids (sorted for commutative ops, so x + y and
 // y + x meet), every attribute, result type. Built by appending into one reused buffer (no formatting calls):
-// cse runs on every op of a step several times, and its keys were most of its time.
-void keyOf(const ir::Function &f, const ir::Op &op, std::string &key) {
+// cse runs on every op of a step several times, and its keys were most of its time. `key` and `ids` are
+// scratch the caller reuses.
+void keyOf(const ir::Function &f, const ir::Op &op, std::string &key, std::vector<uint32_t> &ids) {
   key.assign(ir::opName(op.kind));
-  uint32_t ids[8];
-  const size_t n = op.operands.size();
-  std::vector<uint32_t> many;
-  uint32_t *sorted = ids;
-  if (n > 8) {
-    many.resize(n);
-    sorted = many.data();
-  }
-  for (size_t i = 0; i < n; ++i) sorted[i] = op.operands[i].id;
-  if (commutes(op.kind)) std::sort(sorted, sorted + n);
+  ids.clear();
+  for (ir::Value v : op.operands) ids.push_back(v.id);
+  if (commutes(op.kind)) std::sort(ids.begin(), ids.end());
   char digits[16];
-  for (size_t i = 0; i < n; ++i) {
+  for (uint32_t id : ids) {
     key += " %";
-    key.append(digits, std::to_chars(digits, digits + sizeof digits, sorted[i]).ptr);
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, id).ptr);
   }
   for (const auto &[name, value] : op.attrs.entries()) {
     key += ' ';
@@ -60,10 +54,11 @@ bool eliminateCommonSubexpressions(ir::Module &m) {
     std::unordered_map<std::string, ir::Value> seen;
     seen.reserve(f.ops.size());
     std::string key;
+    std::vector<uint32_t> ids;
     for (const ir::Op &op : f.ops) {
       ir::Value v = rw.copy(op);
       const ir::Function &now = rw.function();
-      keyOf(now, now.ops.back(), key);
+      keyOf(now, now.ops.back(), key, ids);
       auto [it, fresh] = seen.try_emplace(key, v);
       if (!fresh) {
         rw.set(op.result, it->second);
